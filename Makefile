@@ -1,0 +1,41 @@
+# The README's commands. Each one sets up what it needs on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: install run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps "recbole==1.2.1"
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+## make run: the app with demo data at http://127.0.0.1:8000 (SQLite, embedded broker)
+run: install
+	bin/start
+
+## make test: lint, then the whole test suite (browser tests need /usr/bin/chromium)
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	CANDOR_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## make bench: benchmarks with ratios against baselines measured in the same run
+bench: install
+	CANDOR_VAR_DIR=$(CURDIR)/var/bench $(PY) tests/benchmarks/run.py
+
+clean:
+	rm -rf var $(VENV)

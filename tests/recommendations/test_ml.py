@@ -1,0 +1,385 @@
+"""Unit tests for the pure ML core: synthetic data only, no database, no Django."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from surprise import SVD, Dataset, Reader
+from surprise.model_selection import KFold
+from surprise.model_selection import cross_validate as surprise_cross_validate
+
+from recommendations import ml
+
+N_USERS, N_ITEMS = 30, 40
+
+
+def _synthetic(seed: int = 0, density: float = 0.35, skew: float = 0.0) -> ml.Triples:
+    """Low-rank ratings on a random subset of pairs. ``skew`` pushes ratings toward 5."""
+    rng = np.random.default_rng(seed)
+    taste = rng.normal(size=(N_USERS, 3)) @ rng.normal(size=(3, N_ITEMS))
+    rating = np.clip(np.rint(3.0 + skew + taste + rng.normal(scale=0.5, size=taste.shape)), 1, 5)
+    observed = rng.random((N_USERS, N_ITEMS)) < density
+    observed[:, 0] = True  # every user has at least one rating ...
+    observed[0, :] = True  # ... and every item too, so inner ids cover the whole grid
+    rows, cols = np.nonzero(observed)
+    order = rng.permutation(len(rows))
+    return ml.Triples(
+        np.array([f"u{r}" for r in rows[order]]),
+        np.array([f"i{c}" for c in cols[order]]),
+        rating[rows[order], cols[order]],
+    )
+
+
+@pytest.fixture(scope="module")
+def data() -> ml.Triples:
+    return _synthetic()
+
+
+@pytest.fixture(scope="module")
+def trainset(data: ml.Triples):
+    return ml.build_trainset(*data)
+
+
+@pytest.fixture(scope="module")
+def svd(trainset) -> SVD:
+    return ml.fit_svd(trainset, n_factors=8, n_epochs=30, lr_all=0.02)
+
+
+@pytest.fixture(scope="module")
+def knn(trainset):
+    return ml.fit_knn_baseline(trainset, k=10)
+
+
+def _predict_matrix(algo, trainset, clip: bool = True) -> np.ndarray:
+    return np.array(
+        [
+            [
+                algo.predict(trainset.to_raw_uid(u), trainset.to_raw_iid(i), clip=clip).est
+                for i in range(trainset.n_items)
+            ]
+            for u in range(trainset.n_users)
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- scoring / top-N
+
+
+@pytest.mark.parametrize("biased", [True, False])
+def test_score_all_svd_equals_predict_including_clipping(biased: bool) -> None:
+    trainset = ml.build_trainset(*_synthetic(seed=1, skew=1.0))
+    algo = SVD(n_factors=8, n_epochs=40, lr_all=0.02, biased=biased, random_state=0)
+    algo.fit(trainset)
+    scores = ml.score_all_svd(algo, trainset)
+    expected = _predict_matrix(algo, trainset)
+    assert scores.shape == (trainset.n_users, trainset.n_items)
+    assert np.allclose(scores, expected, rtol=0, atol=1e-9)
+    # The data is skewed high, so some estimates must have been clipped to the scale.
+    assert np.any(expected == 5.0)
+    assert scores.max() <= 5.0 and scores.min() >= 1.0
+    raw = ml.score_all_svd(algo, trainset, clip=False)
+    assert np.allclose(raw, _predict_matrix(algo, trainset, clip=False), rtol=0, atol=1e-9)
+    assert raw.max() > 5.0
+
+
+def test_score_all_svd_for_a_subset_of_users(svd, trainset) -> None:
+    full = ml.score_all_svd(svd, trainset)
+    assert np.array_equal(ml.score_all_svd(svd, trainset, inner_uids=[3, 0]), full[[3, 0]])
+    other = ml.build_trainset(["x"], ["y"], [3.0])
+    with pytest.raises(ValueError, match="different trainset"):
+        ml.score_all_svd(svd, other)
+
+
+def test_known_items_mask_matches_trainset(trainset) -> None:
+    mask = ml.known_items_mask(trainset)
+    assert mask.sum() == trainset.n_ratings
+    for u, i, _ in trainset.all_ratings():
+        assert mask[u, i]
+
+
+def test_top_n_equals_predict_loop_tie_robust(svd, trainset) -> None:
+    n = 5
+    scores = ml.score_all_svd(svd, trainset)
+    fast_idx, fast_val = ml.top_n(scores, ml.known_items_mask(trainset), n)
+    slow_idx, slow_val = ml.top_n_predict_loop(svd, trainset, n)
+    assert np.allclose(fast_val, slow_val, rtol=0, atol=1e-9)
+    for u in range(trainset.n_users):
+        cutoff = slow_val[u, -1]
+        # Items strictly better than the n-th score are unambiguous and must agree exactly;
+        # items tied with the n-th score may legitimately differ between the two methods.
+        assert {i for i in fast_idx[u] if scores[u, i] > cutoff + 1e-9} == {
+            i for i in slow_idx[u] if scores[u, i] > cutoff + 1e-9
+        }
+        assert all(scores[u, i] >= cutoff - 1e-9 for i in fast_idx[u])
+
+
+def test_top_n_excludes_known_items(svd, trainset) -> None:
+    known = ml.known_items_mask(trainset)
+    idx, _ = ml.top_n(ml.score_all_svd(svd, trainset), known, 10)
+    for u in range(trainset.n_users):
+        real = idx[u][idx[u] >= 0]  # -1 pads users with fewer than 10 unknown items
+        assert len(real) == min(10, int((~known[u]).sum()))
+        assert not known[u, real].any()
+    assert (idx[trainset.to_inner_uid("u0")] == -1).all()  # u0 has rated every item
+
+
+def test_top_n_hand_example_and_padding() -> None:
+    scores = np.array([[0.9, 0.8, 0.1, 0.5], [0.2, 0.3, 0.4, 0.1]])
+    known = np.array([[True, False, False, False], [True, True, True, False]])
+    idx, val = ml.top_n(scores, known, 3)
+    assert idx.tolist() == [[1, 3, 2], [3, -1, -1]]
+    assert val[0].tolist() == [0.8, 0.5, 0.1]
+    assert val[1, 0] == 0.1 and np.isneginf(val[1, 1:]).all()
+    # The caller's score matrix is not modified by the masking.
+    assert scores[0, 0] == 0.9
+    idx_all, _ = ml.top_n(scores, None, 6)
+    assert idx_all[0].tolist() == [0, 1, 3, 2, -1, -1]
+
+
+def test_unknown_user_is_not_in_trainset(data) -> None:
+    """An erased customer's rows are dropped before training, so the model forgets them."""
+    keep = data.users != "u7"
+    trainset = ml.build_trainset(data.users[keep], data.items[keep], data.ratings[keep])
+    with pytest.raises(ValueError):
+        trainset.to_inner_uid("u7")
+    assert trainset.to_inner_uid("u8") >= 0
+
+
+def test_build_trainset_validates_input() -> None:
+    trainset = ml.build_trainset([1, 2], [10, 10], [4.0, 5.0])
+    assert trainset.to_inner_uid("1") == 0  # raw ids become strings ...
+    with pytest.raises(ValueError):
+        trainset.to_inner_uid(1)  # ... so the int lookup fails
+    with pytest.raises(ValueError, match="Duplicate"):
+        ml.build_trainset([1, 1], [10, 10], [4.0, 5.0])
+    with pytest.raises(ValueError, match="within"):
+        ml.build_trainset([1], [10], [6.0])
+
+
+# --------------------------------------------------------------------------- explanations
+
+
+def test_explain_cites_only_the_users_rated_items(knn, svd, trainset) -> None:
+    similarity = ml.item_similarity_from_factors(svd.qi)
+    known = ml.known_items_mask(trainset)
+    cited = 0
+    for u in range(trainset.n_users):
+        for i in np.flatnonzero(~known[u])[:5]:
+            for source in (knn, similarity):
+                reasons = ml.explain(source, trainset, u, int(i), k=3)
+                assert len(reasons) <= 3
+                assert all(known[u, j] and j != i for j, _ in reasons)
+                assert all(c > 0 for _, c in reasons)
+                assert [c for _, c in reasons] == sorted((c for _, c in reasons), reverse=True)
+                cited += len(reasons)
+    assert cited > 0
+
+
+def test_explain_skips_a_more_similar_unrated_item() -> None:
+    # User "a" rated i0 (5) and i1 (1); i2 is unrated, i3 is the item to explain.
+    trainset = ml.build_trainset(
+        ["a", "a", "b", "b", "b"], ["i0", "i1", "i1", "i2", "i3"], [5.0, 1.0, 3.0, 4.0, 2.0]
+    )
+    iid = {f"i{n}": trainset.to_inner_iid(f"i{n}") for n in range(4)}
+    sim = np.eye(4)
+    sim[iid["i3"], iid["i2"]] = 0.99  # most similar, but the user never rated it
+    sim[iid["i3"], iid["i0"]] = 0.5
+    sim[iid["i3"], iid["i1"]] = 0.4
+    uid = trainset.to_inner_uid("a")
+    mean = 3.0  # (5 + 1 + 3 + 4 + 2) / 5
+    both = ml.explain(sim, trainset, uid, iid["i3"], k=5, positive_only=False)
+    assert [j for j, _ in both] == [iid["i0"], iid["i1"]]
+    assert np.allclose([c for _, c in both], [0.5 * (5 - mean) / 0.9, 0.4 * (1 - mean) / 0.9])
+    assert ml.explain(sim, trainset, uid, iid["i3"], k=5) == [both[0]]
+
+
+def test_knn_explanation_contributions_sum_to_estimate(knn, trainset) -> None:
+    known = ml.known_items_mask(trainset)
+    for u in range(0, trainset.n_users, 3):
+        for i in np.flatnonzero(~known[u])[:4]:
+            reasons = ml.explain(knn, trainset, u, int(i), k=10_000, positive_only=False)
+            baseline = trainset.global_mean + knn.bu[u] + knn.bi[i]
+            estimate, details = knn.estimate(u, int(i))
+            assert len(reasons) == details["actual_k"]
+            assert np.isclose(sum(c for _, c in reasons), estimate - baseline, atol=1e-9)
+
+
+def test_explain_rejects_unknown_ids_without_mutating_the_trainset(knn, trainset) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        ml.explain(knn, trainset, trainset.n_users, 0)
+    assert not trainset.knows_user(trainset.n_users)  # ur is a defaultdict: must stay clean
+
+
+def test_explain_refuses_user_based_knn(trainset) -> None:
+    user_knn = ml.fit_knn_baseline(trainset, k=5, user_based=True)
+    with pytest.raises(ValueError, match="item-item"):
+        ml.explain(user_knn, trainset, 0, 1)
+
+
+def test_explain_points_svd_callers_to_factor_similarity(svd, trainset) -> None:
+    with pytest.raises(TypeError, match="item_similarity_from_factors"):
+        ml.explain(svd, trainset, 0, 1)
+
+
+def test_fit_knn_baseline_is_item_item_pearson_baseline(knn, trainset) -> None:
+    assert knn.sim.shape == (trainset.n_items, trainset.n_items)
+    assert knn.sim_options == {"name": "pearson_baseline", "user_based": False}
+
+
+def test_item_similarity_from_factors_is_cosine() -> None:
+    qi = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [-2.0, 0.0]])
+    sim = ml.item_similarity_from_factors(qi)
+    assert np.allclose(sim[0], [1.0, np.sqrt(0.5), 0.0, -1.0])
+    assert np.allclose(sim, sim.T)
+    assert sim[2, 2] == 0.0  # zero vector: no similarity rather than NaN
+
+
+# --------------------------------------------------------------------------- signals
+
+
+def _signals(rows: list[tuple[str, str, str, float, float]], **kwargs) -> dict:
+    users, items, kinds, values, ages = zip(*rows, strict=True)
+    out = ml.signals_to_ratings(users, items, kinds, values, ages, **kwargs)
+    return {(u, i): r for u, i, r in zip(out.users, out.items, out.ratings, strict=True)}
+
+
+def test_explicit_rating_beats_implicit_and_newest_explicit_wins() -> None:
+    got = _signals(
+        [
+            ("a", "x", "purchase", np.nan, 0.0),
+            ("a", "x", "rating", 2.0, 300.0),
+            ("a", "y", "rating", 5.0, 10.0),
+            ("a", "y", "rating", 1.0, 1.0),
+            ("a", "y", "view", np.nan, 0.0),
+        ]
+    )
+    assert got == {("a", "x"): 2.0, ("a", "y"): 1.0}
+
+
+def test_implicit_signals_decay_toward_neutral() -> None:
+    got = _signals(
+        [
+            ("a", "fresh", "view", np.nan, 0.0),
+            ("a", "old", "view", np.nan, 90.0),
+            ("a", "older", "purchase", np.nan, 180.0),
+            ("a", "dismissed", "not_interested", np.nan, 90.0),
+        ],
+        half_life_days=90.0,
+    )
+    assert got[("a", "fresh")] == pytest.approx(3.5)
+    assert got[("a", "old")] == pytest.approx(3.0 + 0.5 * 0.5)
+    assert got[("a", "older")] == pytest.approx(3.0 + 2.0 * 0.25)
+    assert got[("a", "dismissed")] == pytest.approx(3.0 - 2.0 * 0.5)
+
+
+def test_one_rating_per_pair_with_max_and_recent_dismissal() -> None:
+    got = _signals(
+        [
+            ("a", "x", "view", np.nan, 0.0),
+            ("a", "x", "purchase", np.nan, 0.0),
+            ("a", "x", "click", np.nan, 5.0),
+            ("b", "x", "view", np.nan, 3.0),
+            ("b", "x", "not_interested", np.nan, 1.0),  # dismissed after viewing
+            ("c", "x", "not_interested", np.nan, 9.0),
+            ("c", "x", "purchase", np.nan, 2.0),  # bought after dismissing
+        ],
+        half_life_days=1e9,  # no decay: isolate the aggregation rule
+    )
+    assert got == pytest.approx({("a", "x"): 5.0, ("b", "x"): 1.0, ("c", "x"): 5.0})
+
+
+def test_signals_to_ratings_vectorised_output_is_unique_and_sorted() -> None:
+    rng = np.random.default_rng(3)
+    n = 5000
+    kinds = rng.choice(sorted(ml.IMPLICIT_WEIGHTS), size=n)
+    out = ml.signals_to_ratings(
+        rng.integers(0, 20, n),
+        rng.integers(0, 30, n),
+        kinds,
+        np.where(kinds == "rating", rng.integers(1, 6, n), np.nan),
+        rng.uniform(0, 400, n),
+    )
+    pairs = list(zip(out.users.tolist(), out.items.tolist(), strict=True))
+    assert pairs == sorted(set(pairs))
+    assert out.ratings.min() >= 1.0 and out.ratings.max() <= 5.0
+    ml.build_trainset(*out)  # accepted as-is: no duplicate pairs
+
+
+def test_signals_to_ratings_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="Unknown signal"):
+        ml.signals_to_ratings(["a"], ["x"], ["wishlist"], [np.nan], [0.0])
+    with pytest.raises(ValueError, match="finite"):
+        ml.signals_to_ratings(["a"], ["x"], ["rating"], [np.nan], [0.0])
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def test_cross_validate_matches_surprise(data, tmp_path) -> None:
+    path = tmp_path / "ratings.tsv"
+    path.write_text(
+        "".join(f"{u}\t{i}\t{r}\n" for u, i, r in zip(*data, strict=True)), encoding="utf-8"
+    )
+    dataset = Dataset.load_from_file(
+        str(path), Reader(line_format="user item rating", sep="\t", rating_scale=(1, 5))
+    )
+    theirs = surprise_cross_validate(
+        SVD(n_factors=5, n_epochs=5, random_state=0), dataset, cv=KFold(5, random_state=0)
+    )
+    ours = ml.cross_validate(
+        lambda ts: ml.fit_svd(ts, n_factors=5, n_epochs=5), *data, folds=5, random_state=0
+    )
+    assert ours["rmse"] == pytest.approx(np.mean(theirs["test_rmse"]), abs=1e-12)
+    assert ours["mae"] == pytest.approx(np.mean(theirs["test_mae"]), abs=1e-12)
+
+
+def test_time_split_puts_newest_rows_in_test() -> None:
+    rng = np.random.default_rng(5)
+    stamps = rng.permutation(100).astype(float)
+    users = np.array([f"u{s:.0f}" for s in stamps])
+    train, test = ml.time_split(users, users, np.full(100, 3.0), stamps, test_fraction=0.2)
+    assert sorted(test.users.tolist()) == sorted(f"u{s}" for s in range(80, 100))
+    assert len(train.users) == 80
+
+
+def test_time_split_keeps_ties_at_the_cut_together() -> None:
+    stamps = np.array([1.0, 2.0, 3.0, 3.0, 3.0])
+    train, test = ml.time_split(np.arange(5), np.arange(5), np.ones(5), stamps, test_fraction=0.2)
+    assert train.users.tolist() == [0, 1] and test.users.tolist() == [2, 3, 4]
+
+
+def test_precision_and_ndcg_against_hand_computed_values() -> None:
+    recommended = {"a": [1, 2, 3, 4], "b": [5, 6, 7, 8], "c": [9]}
+    relevant = {"a": {2, 4, 10}, "b": set(), "c": {9}, "d": {1}}
+    # a: 2 hits of 4; b: nothing relevant, skipped; c: 1 hit of 4; d: no recommendations.
+    assert ml.precision_at_k(recommended, relevant, k=4) == pytest.approx((0.5 + 0.25 + 0) / 3)
+    ndcg_a = (1 / np.log2(3) + 1 / np.log2(5)) / (1 + 1 / np.log2(3) + 1 / np.log2(4))
+    assert ml.ndcg_at_k(recommended, relevant, k=4) == pytest.approx((ndcg_a + 1.0 + 0) / 3)
+    assert ml.ndcg_at_k({"a": [2, 4, 1, 3]}, {"a": {2, 4}}, k=4) == pytest.approx(1.0)
+    # More relevant items than k: the ideal list holds only k hits, so a full list is perfect.
+    assert ml.ndcg_at_k({"a": [1, 2]}, {"a": {1, 2, 3}}, k=2) == pytest.approx(1.0)
+    assert ml.precision_at_k({"a": [2, 4]}, {"a": {2, 4}}, k=1) == pytest.approx(1.0)
+
+
+def test_relevant_items_threshold() -> None:
+    got = ml.relevant_items(["a", "a", "b"], ["x", "y", "x"], [4.0, 3.5, 5.0])
+    assert got == {"a": {"x"}, "b": {"x"}}
+
+
+def test_popular_items_ties_broken_by_mean_rating() -> None:
+    items = ["a", "a", "b", "b", "c", "d", "d", "d"]
+    ratings = [1.0, 1.0, 5.0, 5.0, 5.0, 2.0, 2.0, 2.0]
+    assert ml.popular_items(items, ratings).tolist() == ["d", "b", "a", "c"]
+    assert ml.popular_items(items, ratings, 2).tolist() == ["d", "b"]
+
+
+def test_data_fingerprint_is_stable_order_independent_and_sensitive(data) -> None:
+    first = ml.data_fingerprint(*data)
+    perm = np.random.default_rng(9).permutation(len(data.users))
+    assert ml.data_fingerprint(data.users[perm], data.items[perm], data.ratings[perm]) == first
+    assert len(first) == 64 and first == ml.data_fingerprint(*data)
+    changed = data.ratings.copy()
+    changed[0] = 6.0 - changed[0] if changed[0] != 3.0 else 4.0
+    assert ml.data_fingerprint(data.users, data.items, changed) != first
+    assert ml.data_fingerprint(data.users[1:], data.items[1:], data.ratings[1:]) != first
+    assert ml.data_fingerprint([1], [2], [3]) == ml.data_fingerprint(["1"], ["2"], [3.0])

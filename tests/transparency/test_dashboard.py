@@ -1,0 +1,52 @@
+import pytest
+from django.urls import reverse
+
+SECTIONS = ["home", "profile", "saved", "orders", "activity", "recommendations", "data", "security"]
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_every_dashboard_page_requires_login(client, db, section):
+    response = client.get(reverse(f"dashboard:{section}"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_every_dashboard_page_renders_with_the_navigation(
+    alice_client, section, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):
+        response = alice_client.get(reverse(f"dashboard:{section}"))
+
+    assert response.status_code == 200
+    for label in (
+        "Profile",
+        "Saved details",
+        "Orders",
+        "Activity",
+        "Recommendations",
+        "My data",
+        "Security",
+    ):
+        assert label.encode() in response.content
+
+
+def test_pages_not_built_yet_say_so(alice_client):
+    response = alice_client.get(reverse("dashboard:orders"))
+
+    assert b"Not built yet" in response.content
+
+
+def test_the_root_sends_visitors_to_login_and_customers_to_the_dashboard(client, alice):
+    assert client.get("/").url == reverse("account_login")
+    client.force_login(alice.user)
+    assert client.get("/").url == reverse("dashboard:home")
+
+
+def test_static_files_are_served_without_a_cdn(alice_client):
+    page = alice_client.get(reverse("dashboard:home")).content.decode()
+
+    assert "/static/css/candor.css" in page
+    assert "/static/vendor/htmx-2.0.11.min.js" in page
+    assert "https://" not in page.split("<body")[0]
