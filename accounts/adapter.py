@@ -1,6 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.db import transaction
 
+from .crypto import decrypt_str, encrypt_str
 from .services import customer_create
 
 
@@ -20,3 +22,13 @@ class AccountAdapter(DefaultAccountAdapter):
             else stage
             for stage in super().get_login_stages()
         ]
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets and recovery seeds are encrypted with the field keys, not kept plain."""
+
+    def encrypt(self, text: str) -> str:
+        return encrypt_str(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return decrypt_str(encrypted_text)

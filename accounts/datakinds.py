@@ -68,3 +68,50 @@ register(
         retention_days=None,
     ),
 )
+
+register(
+    DataKind(
+        name="brand_link",
+        label="Brands you deal with",
+        model="accounts.CustomerBrand",
+        owner="customer",
+        source=Source.THIRD_PARTY,
+        purposes=("service", "cross_brand"),
+        description="Each brand's own reference for you, and whether it may see data your "
+        "other brands in the group recorded.",
+        sensitivity="low",
+        brand_field="brand",
+        created_field="created_at",
+    ),
+    DataKind(
+        name="consent",
+        label="Your choices",
+        model="accounts.PurposeConsent",
+        owner="customer",
+        source=Source.PROVIDED,
+        purposes=("accountability",),
+        description="Which purposes you allow your data to be used for.",
+        sensitivity="low",
+    ),
+    DataKind(
+        name="consent_history",
+        label="History of your choices",
+        model="accounts.ConsentEvent",
+        owner="customer",
+        source=Source.PROVIDED,
+        purposes=("accountability",),
+        description="Every change you made to consents and data use, with time and channel.",
+        sensitivity="low",
+        created_field="created_at",
+    ),
+    DataKind(
+        name="kind_setting",
+        label="Data kinds switched off",
+        model="accounts.KindSetting",
+        owner="customer",
+        source=Source.PROVIDED,
+        purposes=("accountability",),
+        description="Whole kinds of data you told us to keep but not use.",
+        sensitivity="low",
+    ),
+)

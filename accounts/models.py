@@ -85,3 +85,119 @@ class AuditEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
         super().save(*args, **kwargs)
+
+
+class CustomerBrand(models.Model):
+    """A customer's relationship with one brand, under the brand's own reference for them."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="brand_links")
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="customer_links")
+    external_ref = models.CharField(max_length=100)
+    # Whether this brand may see data the customer's other brands in the group recorded.
+    share_across_brands = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "external_ref"], name="uniq_brand_ext_ref"),
+            models.UniqueConstraint(fields=["customer", "brand"], name="uniq_customer_brand"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand} / {self.external_ref}"
+
+
+class ServerKey(models.Model):
+    """A brand's secret key for server-to-server calls. Only its SHA-256 is stored."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="server_keys")
+    label = models.CharField(max_length=80, blank=True)
+    prefix = models.CharField(max_length=24, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.brand})"
+
+
+class WidgetKey(models.Model):
+    """A publishable, read-only key for the widget, bound to the brand's own origins."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="widget_keys")
+    key = models.CharField(max_length=40, unique=True)
+    allowed_origins = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Purpose(models.TextChoices):
+    """Purposes a customer can switch on or off (keys of transparency.registry.PURPOSES)."""
+
+    PERSONALIZATION = "personalization", "Personalized recommendations"
+    CONTACT = "contact", "Contacting you"
+    CROSS_BRAND = "cross_brand", "Sharing across the group's brands"
+    THIRD_PARTY = "third_party", "Third-party enrichment"
+
+
+class PurposeConsent(models.Model):
+    """Current state of one purpose for one customer; history is in ConsentEvent."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=30, choices=Purpose.choices)
+    granted = models.BooleanField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "purpose"], name="uniq_consent_purpose")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose}: {'on' if self.granted else 'off'}"
+
+
+class ConsentEvent(models.Model):
+    """Immutable history of every consent and use-toggle change: what, when, how, by whom."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_events")
+    purpose = models.CharField(max_length=30, blank=True)
+    data_kind = models.CharField(max_length=60, blank=True)
+    object_ref = models.CharField(max_length=80, blank=True)
+    granted = models.BooleanField()
+    channel = models.CharField(max_length=30)  # dashboard, widget, api, default, staff
+    actor_label = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        what = self.purpose or self.data_kind
+        return f"{what} {'on' if self.granted else 'off'} via {self.channel}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Consent history is immutable.")
+        super().save(*args, **kwargs)
+
+
+class KindSetting(models.Model):
+    """A whole data kind switched off ("keep but don't use") for one customer."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="kind_settings")
+    data_kind = models.CharField(max_length=60)
+    in_use = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "data_kind"], name="uniq_kind_setting")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.data_kind}: {'in use' if self.in_use else 'kept, not used'}"

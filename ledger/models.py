@@ -1,9 +1,17 @@
+"""L2: what the brand recorded about a customer.
+
+Every customer row is a data point: it carries its source (provenance), the brand that
+recorded it, and `in_use` — "keep but don't use": a point switched off stays visible to
+the customer but is never read by training, scoring, explanations, the widget or messages.
+"""
+
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from accounts.models import Brand
+from accounts.crypto import EncryptedTextField
+from accounts.models import Brand, Customer
 
 
 class Product(models.Model):
@@ -31,3 +39,202 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Source(models.TextChoices):
+    PROVIDED = "provided", "Provided by you"
+    OBSERVED = "observed", "Observed from your activity"
+    INFERRED = "inferred", "Inferred by our models"
+    THIRD_PARTY = "third_party", "Received from a partner brand or third party"
+
+
+class DataPoint(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    brand = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.PROVIDED)
+    in_use = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class FactField(models.TextChoices):
+    LEGAL_NAME = "legal_name", "Legal name"
+    BIRTHDAY = "birthday", "Birthday"
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "Contact email"
+
+
+class PersonalFact(DataPoint):
+    """One fact about the customer (name, birthday, phone, contact email), encrypted."""
+
+    field = models.CharField(max_length=20, choices=FactField.choices)
+    value = EncryptedTextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "field"], name="uniq_fact_field")
+        ]
+
+    def __str__(self) -> str:
+        return self.get_field_display()
+
+
+class Address(DataPoint):
+    label = models.CharField(max_length=40, blank=True)
+    recipient = EncryptedTextField()
+    line1 = EncryptedTextField()
+    line2 = EncryptedTextField(blank=True, default="")
+    city = models.CharField(max_length=100)
+    postal_code = EncryptedTextField()
+    country = models.CharField(max_length=2)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(is_default=True),
+                name="one_default_address",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Address {self.label or self.pk} ({self.city})"
+
+
+class PaymentMethod(DataPoint):
+    """A card as the processor's token + brand + last 4 + expiry. Never the number or CVV."""
+
+    processor = models.CharField(max_length=30, default="local-test")
+    processor_token = models.CharField(max_length=120)
+    card_brand = models.CharField(max_length=20)
+    last4 = models.CharField(max_length=4)
+    exp_month = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    exp_year = models.PositiveSmallIntegerField()
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(is_default=True),
+                name="one_default_payment_method",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_brand} •••• {self.last4}"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    POST = "post", "Post"
+    NONE = "none", "Don't contact me"
+
+
+class ContactPreference(DataPoint):
+    """How and when a brand may reach the customer (brand null: every brand)."""
+
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    # The customer's override of the learned "best time to reach you" (hour 0-23).
+    best_hour_override = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(23)]
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "brand"], name="uniq_contact_pref")
+        ]
+
+    def __str__(self) -> str:
+        return f"Contact by {self.get_channel_display()}"
+
+
+class Order(DataPoint):
+    external_id = models.CharField(max_length=100, null=True, blank=True)
+    placed_at = models.DateTimeField(db_index=True)
+    currency = models.CharField(max_length=3, default="EUR")
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    shipping_address = models.ForeignKey(
+        Address, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    payment_method = models.ForeignKey(
+        PaymentMethod, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # A gift says nothing about the buyer's taste: it never shapes recommendations.
+    is_gift = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="uniq_order_ext_id",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "-placed_at"])]
+
+    def __str__(self) -> str:
+        return f"Order {self.external_id or self.pk}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × product {self.product_id}"
+
+
+class EventKind(models.TextChoices):
+    VIEW = "view", "Viewed"
+    CLICK = "click", "Clicked"
+    SEARCH = "search", "Searched"
+    ADD_TO_CART = "add_to_cart", "Added to cart"
+    RATING = "rating", "Rated"
+    WIDGET_IMPRESSION = "widget_impression", "Saw a recommendation"
+    WIDGET_CLICK = "widget_click", "Clicked a recommendation"
+    NOT_INTERESTED = "not_interested", "Marked not interested"
+
+
+class Event(DataPoint):
+    external_id = models.CharField(max_length=100, null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    value = models.FloatField(null=True, blank=True)  # the rating, for kind=rating
+    query = models.CharField(max_length=200, blank=True)  # the terms, for kind=search
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="uniq_event_ext_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"]),
+            models.Index(fields=["brand", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.occurred_at:%Y-%m-%d})"

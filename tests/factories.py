@@ -1,5 +1,6 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from accounts.models import Brand, Customer
 from ledger.models import Product
@@ -46,3 +47,86 @@ class ProductFactory(factory.django.DjangoModelFactory):
     external_id = factory.Sequence(lambda n: f"sku-{n}")
     name = factory.Sequence(lambda n: f"Product {n}")
     category = "General"
+
+
+class CustomerBrandFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounts.CustomerBrand"
+
+    customer = factory.SubFactory(CustomerFactory)
+    brand = factory.SubFactory(BrandFactory)
+    external_ref = factory.Sequence(lambda n: f"ext-customer-{n}")
+
+
+class AddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "ledger.Address"
+
+    customer = factory.SubFactory(CustomerFactory)
+    label = "Home"
+    recipient = "Ada Lovelace"
+    line1 = factory.Sequence(lambda n: f"{n} Analytical Street")
+    city = "London"
+    postal_code = "N1 9GU"
+    country = "GB"
+
+
+class PaymentMethodFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "ledger.PaymentMethod"
+
+    customer = factory.SubFactory(CustomerFactory)
+    processor_token = factory.Sequence(lambda n: f"tok_test_{n:08d}")
+    card_brand = "visa"
+    last4 = "4242"
+    exp_month = 12
+    exp_year = 2030
+
+
+class PersonalFactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "ledger.PersonalFact"
+
+    customer = factory.SubFactory(CustomerFactory)
+    field = "legal_name"
+    value = "Ada Lovelace"
+
+
+class ContactPreferenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "ledger.ContactPreference"
+
+    customer = factory.SubFactory(CustomerFactory)
+    channel = "email"
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "ledger.Order"
+
+    customer = factory.SubFactory(CustomerFactory)
+    brand = factory.SubFactory(BrandFactory)
+    source = "observed"
+    placed_at = factory.LazyFunction(timezone.now)
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "ledger.OrderLine"
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory, brand=factory.SelfAttribute("..order.brand"))
+    quantity = 1
+    unit_price = "10.00"
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "ledger.Event"
+
+    customer = factory.SubFactory(CustomerFactory)
+    brand = factory.SubFactory(BrandFactory)
+    source = "observed"
+    kind = "view"
+    product = factory.SubFactory(ProductFactory, brand=factory.SelfAttribute("..brand"))
+    occurred_at = factory.LazyFunction(timezone.now)
