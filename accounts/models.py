@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from .crypto import EncryptedTextField
+
 
 class Sensitivity(models.TextChoices):
     """A brand's industry threshold: sets which kinds start off and how long they are kept."""
@@ -17,6 +19,8 @@ class Brand(models.Model):
     sensitivity = models.CharField(
         max_length=20, choices=Sensitivity.choices, default=Sensitivity.RETAIL
     )
+    # Signs (HS256) the short-lived customer tokens the brand's server hands the widget.
+    token_secret = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -201,3 +205,51 @@ class KindSetting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.data_kind}: {'in use' if self.in_use else 'kept, not used'}"
+
+
+class ErasureTombstone(models.Model):
+    """Left by a whole-account erasure so late ingest for that customer is dropped.
+
+    Holds a digest of the brand's reference, never the reference or any content.
+    """
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    ref_digest = models.CharField(max_length=64)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "ref_digest"], name="uniq_tombstone")
+        ]
+
+    def __str__(self) -> str:
+        return f"tombstone {self.ref_digest[:8]}"
+
+
+class OutboxMessage(models.Model):
+    """Work a request needs done later, recorded before any broker is involved.
+
+    Published after commit; if the broker is down the row stays and the relay publishes
+    it later, so nothing is lost. Payloads carry ids only, never personal content.
+    """
+
+    task_name = models.CharField(max_length=120)
+    kwargs = models.JSONField(default=dict)
+    dedupe_key = models.CharField(max_length=120, null=True, blank=True)
+    countdown = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                condition=models.Q(dedupe_key__isnull=False),
+                name="uniq_outbox_dedupe",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} #{self.pk}"

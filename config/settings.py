@@ -213,6 +213,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs are declared in one place.
 CELERY_BEAT_SCHEDULE: dict = {
     "diagnostics-heartbeat": {"task": "diagnostics.ping", "schedule": 60.0, "args": ("beat",)},
+    "outbox-relay": {"task": "outbox.relay", "schedule": 30.0},
 }
 
 LANGUAGE_CODE = "en-us"
