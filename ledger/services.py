@@ -1,10 +1,35 @@
+"""Writes to the ledger. Every change to customer data is audited in its own transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.models import Brand
+from accounts.audit import Actor, audit_record
+from accounts.models import Brand, Customer
 
-from .models import Product
+from .models import (
+    Address,
+    ContactPreference,
+    FactField,
+    Order,
+    OrderLine,
+    PaymentMethod,
+    PersonalFact,
+    Product,
+    Source,
+)
+from .payments import CardToken
+
+ADDRESS_FIELDS = ("label", "recipient", "line1", "line2", "city", "postal_code", "country")
+
+
+class LedgerError(Exception):
+    """A request the ledger refuses; the message is safe to show to the customer."""
 
 
 @transaction.atomic
@@ -30,3 +55,290 @@ def product_upsert(
         },
     )
     return product
+
+
+# --- personal facts ------------------------------------------------------------------
+
+
+@transaction.atomic
+def personal_facts_update(*, customer: Customer, values: dict[str, str], actor: Actor) -> list[str]:
+    """Set the customer's facts from `values` (field -> text; "" clears). Returns what changed.
+
+    A given value becomes "provided by you"; an empty one deletes the fact; an unchanged
+    one is left alone, with no audit row.
+    """
+    existing = {f.field: f for f in PersonalFact.objects.filter(customer=customer)}
+    changed: list[str] = []
+    for field in FactField.values:
+        if field not in values:
+            continue
+        new = (values[field] or "").strip()
+        fact = existing.get(field)
+        if fact is None and not new:
+            continue
+        if fact is not None and not new:
+            fact.delete()
+            action = "delete"
+        elif fact is None:
+            PersonalFact.objects.create(
+                customer=customer, field=field, value=new, source=Source.PROVIDED
+            )
+            action = "create"
+        elif fact.value != new:
+            fact.value = new
+            fact.source = Source.PROVIDED
+            fact.brand = None
+            fact.save(update_fields=["value", "source", "brand", "updated_at"])
+            action = "update"
+        else:
+            continue
+        audit_record(
+            actor=actor,
+            customer=customer,
+            data_kind="personal_fact",
+            action=action,
+            object_ref=field,
+        )
+        changed.append(field)
+    return changed
+
+
+# --- addresses -----------------------------------------------------------------------
+
+
+def _audit(actor: Actor, customer: Customer, kind: str, action: str, obj, reason: str = ""):
+    audit_record(
+        actor=actor,
+        customer=customer,
+        data_kind=kind,
+        action=action,
+        object_ref=str(obj.pk),
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def address_create(*, customer: Customer, actor: Actor, **fields: str) -> Address:
+    """Save a new address; the customer's first address becomes the default."""
+    has_default = (
+        Address.objects.select_for_update().filter(customer=customer, is_default=True).exists()
+    )
+    address = Address.objects.create(
+        customer=customer,
+        source=Source.PROVIDED,
+        is_default=not has_default,
+        **{k: fields.get(k, "") for k in ADDRESS_FIELDS},
+    )
+    _audit(actor, customer, "address", "create", address)
+    return address
+
+
+@transaction.atomic
+def address_update(*, address: Address, actor: Actor, **fields: str) -> bool:
+    """Update the given fields; returns False (and writes nothing) when nothing changed."""
+    changed = [k for k in ADDRESS_FIELDS if k in fields and getattr(address, k) != fields[k]]
+    if not changed:
+        return False
+    for k in changed:
+        setattr(address, k, fields[k])
+    address.source = Source.PROVIDED
+    address.save(update_fields=[*changed, "source", "updated_at"])
+    _audit(actor, address.customer, "address", "update", address)
+    return True
+
+
+@transaction.atomic
+def address_set_default(*, address: Address, actor: Actor) -> bool:
+    """Make `address` the only default, in one transaction. False when it already was."""
+    customer = address.customer
+    # Lock the customer's addresses so two concurrent switches cannot leave two defaults.
+    list(Address.objects.select_for_update().filter(customer=customer).values_list("pk"))
+    if Address.objects.filter(pk=address.pk, is_default=True).exists():
+        return False
+    Address.objects.filter(customer=customer, is_default=True).update(is_default=False)
+    Address.objects.filter(pk=address.pk).update(is_default=True, updated_at=timezone.now())
+    address.is_default = True
+    _audit(actor, customer, "address", "update", address, reason="set default")
+    return True
+
+
+@transaction.atomic
+def address_delete(*, address: Address, actor: Actor) -> None:
+    """Delete an address; if it was the default, the newest remaining one takes over."""
+    customer = address.customer
+    was_default = address.is_default
+    _audit(actor, customer, "address", "delete", address)
+    address.delete()
+    if was_default:
+        successor = Address.objects.filter(customer=customer).order_by("-created_at").first()
+        if successor is not None:
+            Address.objects.filter(pk=successor.pk).update(is_default=True)
+
+
+# --- payment methods -----------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_method_create(
+    *, customer: Customer, card: CardToken, processor: str, actor: Actor
+) -> PaymentMethod:
+    """Save a tokenized card (token, brand, last 4, expiry only); the first one is default."""
+    has_default = (
+        PaymentMethod.objects.select_for_update()
+        .filter(customer=customer, is_default=True)
+        .exists()
+    )
+    method = PaymentMethod.objects.create(
+        customer=customer,
+        source=Source.PROVIDED,
+        processor=processor,
+        processor_token=card.token,
+        card_brand=card.brand,
+        last4=card.last4,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+        is_default=not has_default,
+    )
+    _audit(actor, customer, "payment_method", "create", method)
+    return method
+
+
+@transaction.atomic
+def payment_method_set_default(*, method: PaymentMethod, actor: Actor) -> bool:
+    customer = method.customer
+    list(PaymentMethod.objects.select_for_update().filter(customer=customer).values_list("pk"))
+    if PaymentMethod.objects.filter(pk=method.pk, is_default=True).exists():
+        return False
+    PaymentMethod.objects.filter(customer=customer, is_default=True).update(is_default=False)
+    PaymentMethod.objects.filter(pk=method.pk).update(is_default=True, updated_at=timezone.now())
+    method.is_default = True
+    _audit(actor, customer, "payment_method", "update", method, reason="set default")
+    return True
+
+
+@transaction.atomic
+def payment_method_delete(*, method: PaymentMethod, actor: Actor) -> None:
+    customer = method.customer
+    was_default = method.is_default
+    _audit(actor, customer, "payment_method", "delete", method)
+    method.delete()
+    if was_default:
+        successor = PaymentMethod.objects.filter(customer=customer).order_by("-created_at").first()
+        if successor is not None:
+            PaymentMethod.objects.filter(pk=successor.pk).update(is_default=True)
+
+
+# --- contact preferences -------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_preference_set(
+    *,
+    customer: Customer,
+    brand: Brand | None,
+    channel: str,
+    quiet_start: time | None,
+    quiet_end: time | None,
+    best_hour_override: int | None,
+    actor: Actor,
+) -> ContactPreference | None:
+    """Create or update the preference for one brand (None: every brand).
+
+    Returns the preference when something changed, None when nothing did.
+    """
+    wanted = {
+        "channel": channel,
+        "quiet_start": quiet_start,
+        "quiet_end": quiet_end,
+        "best_hour_override": best_hour_override,
+    }
+    pref = ContactPreference.objects.select_for_update().filter(customer=customer, brand=brand)
+    pref = pref.first()
+    if pref is None:
+        pref = ContactPreference.objects.create(
+            customer=customer, brand=brand, source=Source.PROVIDED, **wanted
+        )
+        _audit(actor, customer, "contact_preference", "create", pref)
+        return pref
+    changed = [k for k, v in wanted.items() if getattr(pref, k) != v]
+    if not changed:
+        return None
+    for k in changed:
+        setattr(pref, k, wanted[k])
+    pref.source = Source.PROVIDED
+    pref.save(update_fields=[*changed, "source", "updated_at"])
+    _audit(actor, customer, "contact_preference", "update", pref)
+    return pref
+
+
+# --- orders --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_set_gift(*, order: Order, is_gift: bool, actor: Actor) -> bool:
+    """Mark or unmark an order as a gift (gifts never shape recommendations)."""
+    if order.is_gift == is_gift:
+        return False
+    order.is_gift = is_gift
+    order.save(update_fields=["is_gift", "updated_at"])
+    _audit(
+        actor,
+        order.customer,
+        "order",
+        "update",
+        order,
+        reason="marked as gift" if is_gift else "unmarked as gift",
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class ReorderResult:
+    order: Order
+    skipped: int  # lines whose product is no longer sold
+
+
+@transaction.atomic
+def order_reorder(*, order: Order, actor: Actor) -> ReorderResult:
+    """Place the same order again with the customer's defaults and today's prices.
+
+    Raises LedgerError (and creates nothing) without a default address or payment method,
+    or when none of the products is still sold.
+    """
+    customer = order.customer
+    address = Address.objects.filter(customer=customer, is_default=True).first()
+    method = PaymentMethod.objects.filter(customer=customer, is_default=True).first()
+    if address is None and method is None:
+        raise LedgerError("Add a default address and a default payment method to reorder.")
+    if address is None:
+        raise LedgerError("Choose a default delivery address to reorder.")
+    if method is None:
+        raise LedgerError("Choose a default payment method to reorder.")
+    lines = list(order.lines.select_related("product"))
+    available = [
+        line for line in lines if line.product.active and line.product.brand_id == order.brand_id
+    ]
+    if not available:
+        raise LedgerError("None of the products in this order are still available.")
+    total = sum((line.product.price * line.quantity for line in available), Decimal("0"))
+    new = Order.objects.create(
+        customer=customer,
+        brand_id=order.brand_id,
+        source=Source.PROVIDED,
+        placed_at=timezone.now(),
+        currency=order.currency,
+        total=total,
+        shipping_address=address,
+        payment_method=method,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=new,
+            product=line.product,
+            quantity=line.quantity,
+            unit_price=line.product.price,
+        )
+        for line in available
+    )
+    _audit(actor, customer, "order", "create", new, reason=f"reorder of {order.pk}")
+    return ReorderResult(order=new, skipped=len(lines) - len(available))
