@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from .models import AuditEvent, Brand, Customer
+from .keys import server_key_revoke, widget_key_revoke
+from .models import (
+    AuditEvent,
+    Brand,
+    Customer,
+    CustomerBrand,
+    ErasureTombstone,
+    OutboxMessage,
+    ServerKey,
+    WidgetKey,
+)
 
 
 @admin.register(Brand)
@@ -35,3 +45,81 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ServerKey)
+class ServerKeyAdmin(admin.ModelAdmin):
+    """Keys are created with `manage.py brand_key` (the secret is shown once, there)."""
+
+    list_display = ["prefix", "brand", "label", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["brand", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "label", "brand__name"]
+    list_select_related = ["brand"]
+    fields = ["brand", "label", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["brand", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected server keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            server_key_revoke(key=key)
+
+
+@admin.register(WidgetKey)
+class WidgetKeyAdmin(admin.ModelAdmin):
+    list_display = ["key", "brand", "created_at", "revoked_at"]
+    list_filter = ["brand", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["key", "brand__name"]
+    list_select_related = ["brand"]
+    readonly_fields = ["brand", "key", "allowed_origins", "created_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected widget keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            widget_key_revoke(key=key)
+
+
+@admin.register(CustomerBrand)
+class CustomerBrandAdmin(admin.ModelAdmin):
+    list_display = ["external_ref", "brand", "customer", "share_across_brands", "created_at"]
+    list_filter = ["brand", "share_across_brands"]
+    search_fields = ["external_ref", "customer__public_id"]
+    list_select_related = ["brand", "customer"]
+    raw_id_fields = ["customer"]
+    readonly_fields = ["customer", "brand", "external_ref", "share_across_brands", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ErasureTombstone)
+class ErasureTombstoneAdmin(ReadOnlyAdmin):
+    list_display = ["ref_digest", "brand", "erased_at"]
+    list_filter = ["brand"]
+    search_fields = ["ref_digest"]
+    list_select_related = ["brand"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ["task_name", "dedupe_key", "attempts", "last_error", "created_at"]
+    list_filter = ["task_name"]
+    search_fields = ["task_name", "dedupe_key"]

@@ -1,0 +1,431 @@
+"""Server-to-server ingest: what a brand's systems send about its customers and catalog.
+
+Each batch is all-or-nothing: every item is validated (schema, then references to the
+brand's own products and customers) before anything is written, then everything is written
+in one transaction with bulk statements, a fixed number of queries whatever the batch size
+(P4, P7). Items are idempotent on (brand, external id) (F3). Items for a customer who
+erased their account (tombstone) or withdrew personalization are dropped and counted (D4).
+Every lookup is scoped to the authenticated brand (B2). Nothing personal is logged.
+"""
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, connection, transaction
+
+from accounts.audit import Actor
+from accounts.keys import tombstone_digest
+from accounts.models import (
+    AuditEvent,
+    Brand,
+    ConsentEvent,
+    Customer,
+    CustomerBrand,
+    ErasureTombstone,
+    KindSetting,
+    Purpose,
+    PurposeConsent,
+)
+from accounts.profiles import purpose_default
+
+from .models import Event, Order, OrderLine, Product, Source
+from .schemas import CustomerIn, EventIn, OrderIn, ProductIn
+
+MAX_ERRORS_REPORTED = 20
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    dropped: int = 0
+
+
+@dataclass
+class ItemError:
+    index: int
+    field: str
+    message: str
+
+
+@dataclass
+class IngestRejected(Exception):
+    """The batch is refused as a whole; `errors` are sorted by item index."""
+
+    errors: list[ItemError] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        first = self.errors[0]
+        return f"item {first.index}: {first.field}: {first.message}"
+
+
+def _lift_sqlite_param_limit() -> None:
+    """Let bulk statements use SQLite's real variable limit, not Django 5.2's 999.
+
+    Otherwise SQLite splits a 1,000-row insert into a dozen statements and the query count
+    grows with the batch (Django 6.0 reads the limit from the connection the same way).
+    """
+    if connection.vendor != "sqlite":
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    limit = raw.getlimit(9)  # sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+    if limit > connection.features.max_query_params:
+        connection.features.max_query_params = limit
+
+
+def _run(write, attempts: int = 2) -> IngestResult:
+    """Validate + write in one transaction; if a concurrent delivery of the same external
+    ids won the race, run again once so those items count as duplicates."""
+    _lift_sqlite_param_limit()
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                return write()
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _reject_if(errors: list[ItemError]) -> None:
+    if errors:
+        errors.sort(key=lambda e: e.index)
+        raise IngestRejected(errors[:MAX_ERRORS_REPORTED])
+
+
+def _audit_rows(
+    *, brand: Brand, counts: dict[int, int], data_kind: str, noun: str
+) -> list[AuditEvent]:
+    actor = Actor.brand(brand)
+    return [
+        AuditEvent(
+            customer_id=customer_id,
+            actor_kind=actor.kind,
+            actor_brand_id=actor.brand_id,
+            actor_label=actor.label[:120],
+            data_kind=data_kind,
+            action="ingest",
+            reason=f"{n} {noun}{'' if n == 1 else 's'} from the brand's feed",
+        )
+        for customer_id, n in counts.items()
+    ]
+
+
+# --- reference resolution (one query per table) --------------------------------------------
+
+
+@dataclass
+class _Customers:
+    ids: dict[str, int]  # external ref -> customer id, for this brand only
+    erased: set[str]  # refs with an erasure tombstone
+    withheld: set[int]  # customers whose personalization purpose is off
+    unused: set[int]  # customers who switched this data kind off ("keep but don't use")
+
+
+def _resolve_customers(brand: Brand, refs: set[str], *, data_kind: str) -> _Customers:
+    ids = dict(
+        CustomerBrand.objects.filter(brand=brand, external_ref__in=refs).values_list(
+            "external_ref", "customer_id"
+        )
+    )
+    erased = _erased_refs(brand, refs - ids.keys())
+    customer_ids = set(ids.values())
+    return _Customers(
+        ids=ids,
+        erased=erased,
+        withheld=_purpose_withheld(brand, customer_ids, Purpose.PERSONALIZATION),
+        unused=set(
+            KindSetting.objects.filter(
+                customer_id__in=customer_ids, data_kind=data_kind, in_use=False
+            ).values_list("customer_id", flat=True)
+        )
+        if customer_ids
+        else set(),
+    )
+
+
+def _erased_refs(brand: Brand, refs: Iterable[str]) -> set[str]:
+    by_digest = {tombstone_digest(brand.pk, ref): ref for ref in refs}
+    if not by_digest:
+        return set()
+    found = ErasureTombstone.objects.filter(brand=brand, ref_digest__in=by_digest).values_list(
+        "ref_digest", flat=True
+    )
+    return {by_digest[d] for d in found}
+
+
+def _purpose_withheld(brand: Brand, customer_ids: set[int], purpose: str) -> set[int]:
+    if not customer_ids:
+        return set()
+    granted = dict(
+        PurposeConsent.objects.filter(customer_id__in=customer_ids, purpose=purpose).values_list(
+            "customer_id", "granted"
+        )
+    )
+    default = purpose_default(brand.sensitivity, purpose)
+    return {cid for cid in customer_ids if not granted.get(cid, default)}
+
+
+def _product_ids(brand: Brand, refs: set[str]) -> dict[str, int]:
+    if not refs:
+        return {}
+    return dict(
+        Product.objects.filter(brand=brand, external_id__in=refs).values_list("external_id", "pk")
+    )
+
+
+def _customer_ref_errors(items: Sequence, customers: _Customers) -> list[ItemError]:
+    return [
+        ItemError(i, "customer_ref", "unknown customer reference for this brand")
+        for i, item in enumerate(items)
+        if item.customer_ref not in customers.ids and item.customer_ref not in customers.erased
+    ]
+
+
+def _existing_external_ids(model, brand: Brand, ids: set[str]) -> set[str]:
+    return set(
+        model.objects.filter(brand=brand, external_id__in=ids).values_list("external_id", flat=True)
+    )
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+def events_ingest(*, brand: Brand, items: Sequence[EventIn]) -> IngestResult:
+    return _run(lambda: _events_write(brand, items))
+
+
+def _events_write(brand: Brand, items: Sequence[EventIn]) -> IngestResult:
+    products = _product_ids(brand, {i.product_ref for i in items if i.product_ref})
+    customers = _resolve_customers(brand, {i.customer_ref for i in items}, data_kind="event")
+    errors = _customer_ref_errors(items, customers)
+    errors += [
+        ItemError(i, "product_ref", "unknown product reference for this brand")
+        for i, item in enumerate(items)
+        if item.product_ref and item.product_ref not in products
+    ]
+    _reject_if(errors)
+
+    existing = _existing_external_ids(Event, brand, {i.external_id for i in items})
+    result, rows, per_customer = IngestResult(), [], {}
+    for item in items:
+        customer_id = customers.ids.get(item.customer_ref)
+        if customer_id is None or customer_id in customers.withheld:
+            result.dropped += 1
+            continue
+        if item.external_id in existing:
+            result.duplicates += 1
+            continue
+        existing.add(item.external_id)
+        rows.append(
+            Event(
+                customer_id=customer_id,
+                brand=brand,
+                source=Source.OBSERVED,
+                in_use=customer_id not in customers.unused,
+                external_id=item.external_id,
+                kind=item.kind,
+                product_id=products.get(item.product_ref) if item.product_ref else None,
+                value=item.value,
+                query=item.query,
+                occurred_at=item.occurred_at,
+            )
+        )
+        per_customer[customer_id] = per_customer.get(customer_id, 0) + 1
+    if rows:
+        Event.objects.bulk_create(rows)
+        AuditEvent.objects.bulk_create(
+            _audit_rows(brand=brand, counts=per_customer, data_kind="event", noun="event")
+        )
+    result.stored = len(rows)
+    return result
+
+
+# --- orders ------------------------------------------------------------------------------
+
+
+def orders_ingest(*, brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
+    return _run(lambda: _orders_write(brand, items))
+
+
+def _orders_write(brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
+    products = _product_ids(brand, {line.product_ref for i in items for line in i.lines})
+    customers = _resolve_customers(brand, {i.customer_ref for i in items}, data_kind="order")
+    errors = _customer_ref_errors(items, customers)
+    errors += [
+        ItemError(i, f"lines.{n}.product_ref", "unknown product reference for this brand")
+        for i, item in enumerate(items)
+        for n, line in enumerate(item.lines)
+        if line.product_ref not in products
+    ]
+    _reject_if(errors)
+
+    existing = _existing_external_ids(Order, brand, {i.external_id for i in items})
+    result, kept, per_customer = IngestResult(), [], {}
+    for item in items:
+        customer_id = customers.ids.get(item.customer_ref)
+        if customer_id is None or customer_id in customers.withheld:
+            result.dropped += 1
+            continue
+        if item.external_id in existing:
+            result.duplicates += 1
+            continue
+        existing.add(item.external_id)
+        total = item.total
+        if total is None:
+            total = sum((line.unit_price * line.quantity for line in item.lines), start=0)
+        order = Order(
+            customer_id=customer_id,
+            brand=brand,
+            source=Source.OBSERVED,
+            in_use=customer_id not in customers.unused,
+            external_id=item.external_id,
+            placed_at=item.placed_at,
+            currency=item.currency,
+            total=total,
+            is_gift=item.is_gift,
+        )
+        kept.append((order, item))
+        per_customer[customer_id] = per_customer.get(customer_id, 0) + 1
+    if kept:
+        # PostgreSQL and SQLite >= 3.35 return the new primary keys from a bulk insert.
+        orders = Order.objects.bulk_create([order for order, _ in kept])
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order_id=order.pk,
+                product_id=products[line.product_ref],
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+            )
+            for order, (_, item) in zip(orders, kept, strict=True)
+            for line in item.lines
+        )
+        AuditEvent.objects.bulk_create(
+            _audit_rows(brand=brand, counts=per_customer, data_kind="order", noun="order")
+        )
+    result.stored = len(kept)
+    return result
+
+
+# --- products ----------------------------------------------------------------------------
+
+_PRODUCT_FIELDS = ("name", "category", "price", "image_url", "active")
+
+
+def products_ingest(*, brand: Brand, items: Sequence[ProductIn]) -> IngestResult:
+    """Upsert the brand's catalog: new ids are created, changed ones updated, the rest
+    counted as duplicates. Catalog rows are not customer data, so no audit rows."""
+    return _run(lambda: _products_write(brand, items))
+
+
+def _products_write(brand: Brand, items: Sequence[ProductIn]) -> IngestResult:
+    existing = {
+        p.external_id: p
+        for p in Product.objects.filter(brand=brand, external_id__in={i.external_id for i in items})
+    }
+    result, new, changed, seen = IngestResult(), [], [], set()
+    for item in items:
+        if item.external_id in seen:
+            result.duplicates += 1
+            continue
+        seen.add(item.external_id)
+        values = {name: getattr(item, name) for name in _PRODUCT_FIELDS}
+        product = existing.get(item.external_id)
+        if product is None:
+            new.append(Product(brand=brand, external_id=item.external_id, **values))
+        elif any(getattr(product, k) != v for k, v in values.items()):
+            for name, value in values.items():
+                setattr(product, name, value)
+            changed.append(product)
+        else:
+            result.duplicates += 1
+    if new:
+        Product.objects.bulk_create(new)
+    if changed:
+        Product.objects.bulk_update(changed, _PRODUCT_FIELDS)
+    result.stored = len(new) + len(changed)
+    return result
+
+
+# --- customers ---------------------------------------------------------------------------
+
+
+def customers_ingest(*, brand: Brand, items: Sequence[CustomerIn]) -> IngestResult:
+    """Make sure each of the brand's references has a customer linked to the brand.
+
+    A new reference gets a login-less user (unusable password, generated username), a
+    Customer, the brand link (source: third party) and the brand's sensitivity defaults as
+    consent state + history (channel "default"). A reference the customer erased is dropped.
+    """
+    return _run(lambda: _customers_write(brand, items))
+
+
+def _customers_write(brand: Brand, items: Sequence[CustomerIn]) -> IngestResult:
+    refs = [i.external_ref for i in items]
+    linked = set(
+        CustomerBrand.objects.filter(brand=brand, external_ref__in=refs).values_list(
+            "external_ref", flat=True
+        )
+    )
+    erased = _erased_refs(brand, set(refs) - linked)
+    result, new_refs = IngestResult(), []
+    for ref in refs:
+        if ref in erased:
+            result.dropped += 1
+        elif ref in linked:
+            result.duplicates += 1
+        else:
+            linked.add(ref)
+            new_refs.append(ref)
+    if new_refs:
+        _customers_create(brand, new_refs)
+    result.stored = len(new_refs)
+    return result
+
+
+def _customers_create(brand: Brand, refs: list[str]) -> None:
+    User = get_user_model()
+    users = User.objects.bulk_create(
+        User(username=f"b{brand.pk}-{secrets.token_hex(10)}", password=make_password(None))
+        for _ in refs
+    )
+    customers = Customer.objects.bulk_create(Customer(user_id=u.pk) for u in users)
+    CustomerBrand.objects.bulk_create(
+        CustomerBrand(customer_id=c.pk, brand=brand, external_ref=ref)
+        for c, ref in zip(customers, refs, strict=True)
+    )
+    actor = Actor.brand(brand)
+    defaults = {p.value: purpose_default(brand.sensitivity, p.value) for p in Purpose}
+    PurposeConsent.objects.bulk_create(
+        PurposeConsent(customer_id=c.pk, purpose=p, granted=g)
+        for c in customers
+        for p, g in defaults.items()
+    )
+    ConsentEvent.objects.bulk_create(
+        ConsentEvent(
+            customer_id=c.pk,
+            purpose=p,
+            granted=g,
+            channel="default",
+            actor_label=actor.label[:120],
+        )
+        for c in customers
+        for p, g in defaults.items()
+    )
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            customer_id=c.pk,
+            actor_kind=actor.kind,
+            actor_brand_id=actor.brand_id,
+            actor_label=actor.label[:120],
+            data_kind="account",
+            action="ingest",
+            reason=f"created from {brand.name}'s customer feed ({brand.get_sensitivity_display()} "
+            "defaults)"[:200],
+        )
+        for c in customers
+    )
