@@ -1,5 +1,8 @@
 from django.urls import path
 
+from ledger import views as ledger_views
+from recommendations import views as rec_views
+
 from . import views
 
 app_name = "dashboard"
@@ -11,11 +14,57 @@ def _planned(section: str):
 
 urlpatterns = [
     path("", views.home, name="home"),
-    _planned("profile"),
-    _planned("saved"),
-    _planned("orders"),
-    _planned("activity"),
-    _planned("recommendations"),
-    _planned("data"),
+    path("profile/", ledger_views.profile, name="profile"),
+    path("saved/", ledger_views.saved, name="saved"),
+    path("orders/", ledger_views.orders, name="orders"),
+    path("activity/", ledger_views.activity, name="activity"),
+    path("saved/addresses/add/", ledger_views.address_add, name="ledger_address_add"),
+    path("saved/addresses/<int:pk>/edit/", ledger_views.address_edit, name="ledger_address_edit"),
+    path(
+        "saved/addresses/<int:pk>/delete/",
+        ledger_views.address_delete,
+        name="ledger_address_delete",
+    ),
+    path(
+        "saved/addresses/<int:pk>/default/",
+        ledger_views.address_default,
+        name="ledger_address_default",
+    ),
+    path("saved/cards/add/", ledger_views.card_add, name="ledger_card_add"),
+    path("saved/cards/<int:pk>/delete/", ledger_views.card_delete, name="ledger_card_delete"),
+    path("saved/cards/<int:pk>/default/", ledger_views.card_default, name="ledger_card_default"),
+    path("saved/contact/", ledger_views.contact_set, name="ledger_contact"),
+    path("saved/contact/<int:brand_id>/", ledger_views.contact_set, name="ledger_contact_brand"),
+    path("orders/<int:pk>/gift/", ledger_views.order_gift, name="ledger_order_gift"),
+    path("orders/<int:pk>/reorder/", ledger_views.order_reorder, name="ledger_order_reorder"),
+    path("recommendations/", rec_views.recommendations, name="recommendations"),
+    path(
+        "recommendations/<int:pk>/not-interested/",
+        rec_views.not_interested,
+        name="rec_not_interested",
+    ),
+    path(
+        "recommendations/use-off/<str:kind>/<int:pk>/",
+        rec_views.use_off,
+        name="rec_use_off",
+    ),
+    path("data/", views.my_data, name="data"),
+    path("data/kind/<slug:kind>/", views.data_kind, name="data_kind"),
+    path("data/kind/<slug:kind>/use/", views.data_kind_use, name="data_kind_use"),
+    path("data/kind/<slug:kind>/delete/", views.data_kind_delete, name="data_kind_delete"),
+    path("data/kind/<slug:kind>/<int:pk>/use/", views.data_point_use, name="data_point_use"),
+    path(
+        "data/kind/<slug:kind>/<int:pk>/delete/",
+        views.data_point_delete,
+        name="data_point_delete",
+    ),
+    path("data/brand/<int:brand_id>/delete/", views.data_brand_delete, name="data_brand_delete"),
+    path("data/purpose/<slug:purpose>/", views.data_purpose, name="data_purpose"),
+    path("data/account/delete/", views.data_account_delete, name="data_account_delete"),
+    path("data/export/", views.data_export, name="data_export"),
+    path("data/export/json/", views.data_export_json, name="data_export_json"),
+    path("data/export/html/", views.data_export_html, name="data_export_html"),
+    path("data/receipts/", views.data_receipts, name="data_receipts"),
+    path("access-log/", views.access_log, name="access_log"),
     path("security/", views.security, name="security"),
 ]

@@ -1,0 +1,109 @@
+"""Proof of what the customer asked for: deletion receipts and data requests.
+
+Neither holds personal content: a receipt names kinds and counts, a request its state and
+deadline. Both outlive an erased account (their customer link is set to NULL), so the
+customer and staff can still show what was done and when.
+"""
+
+import calendar
+import uuid
+from datetime import datetime
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Customer
+
+
+class ReceiptScope(models.TextChoices):
+    POINT = "point", "One data point"
+    KIND = "kind", "A whole kind of data"
+    BRAND = "brand", "One brand's data"
+    ACCOUNT = "account", "The whole account"
+    RETENTION = "retention", "Retention period ended"
+
+
+class DeletionReceipt(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deletion_receipts",
+    )
+    scope = models.CharField(max_length=12, choices=ReceiptScope.choices)
+    # {kind name: rows deleted}; kind names and numbers only.
+    kinds = models.JSONField(default=dict)
+    # {brand id: training run id or null while the retrain is pending}.
+    model_versions_after = models.JSONField(default=dict, blank=True)
+    requested_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"receipt {self.public_id}"
+
+    @property
+    def total(self) -> int:
+        return sum(self.kinds.values())
+
+    @property
+    def retrain_pending(self) -> bool:
+        return any(v is None for v in self.model_versions_after.values())
+
+
+class DataRequestKind(models.TextChoices):
+    EXPORT = "export", "Export (access / portability)"
+    ERASURE = "erasure", "Erasure"
+
+
+class DataRequestState(models.TextChoices):
+    RECEIVED = "received", "Received"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+
+
+def add_one_month(moment: datetime) -> datetime:
+    """Same day next month, clamped to the month's last day (Jan 31 -> Feb 28/29)."""
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+class DataRequest(models.Model):
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="data_requests",
+    )
+    kind = models.CharField(max_length=10, choices=DataRequestKind.choices)
+    state = models.CharField(
+        max_length=12, choices=DataRequestState.choices, default=DataRequestState.RECEIVED
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+    deadline = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    receipt = models.ForeignKey(
+        DeletionReceipt, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["state", "deadline"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} request #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        if self.deadline is None:
+            self.deadline = add_one_month(self.received_at)
+        super().save(*args, **kwargs)
+
+    @property
+    def overdue(self) -> bool:
+        return self.state != DataRequestState.DONE and self.deadline < timezone.now()
