@@ -611,3 +611,237 @@ def data_fingerprint(users: npt.ArrayLike, items: npt.ArrayLike, ratings: npt.Ar
     digest = hashlib.sha256(b"candor-ml-fingerprint-v1\n")
     digest.update(json.dumps(columns, ensure_ascii=False).encode("utf-8"))
     return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Serving: one customer at a time, artefacts, batch explanations, interests, best hour
+# --------------------------------------------------------------------------------------------
+
+
+class FactorModel(NamedTuple):
+    """What serving needs from a fitted SVD, as plain arrays (saved with :func:`save_model`).
+
+    ``raw_uids`` / ``raw_iids`` are the trainset's raw ids in inner-id order, so row ``u`` of
+    ``pu`` belongs to ``raw_uids[u]``.
+    """
+
+    global_mean: float
+    bu: np.ndarray
+    bi: np.ndarray
+    pu: np.ndarray
+    qi: np.ndarray
+    raw_uids: np.ndarray
+    raw_iids: np.ndarray
+    rating_scale: RatingScale = DEFAULT_SCALE
+
+
+def factor_model(algo: SVD, trainset: Trainset) -> FactorModel:
+    """Copy the arrays of a fitted (biased) SVD out of Surprise."""
+    return FactorModel(
+        global_mean=float(trainset.global_mean),
+        bu=np.asarray(algo.bu, dtype=np.float64),
+        bi=np.asarray(algo.bi, dtype=np.float64),
+        pu=np.asarray(algo.pu, dtype=np.float64),
+        qi=np.asarray(algo.qi, dtype=np.float64),
+        raw_uids=np.array([trainset.to_raw_uid(u) for u in range(trainset.n_users)], dtype=str),
+        raw_iids=np.array([trainset.to_raw_iid(i) for i in range(trainset.n_items)], dtype=str),
+        rating_scale=tuple(trainset.rating_scale),  # type: ignore[arg-type]
+    )
+
+
+def save_model(path: str, model: FactorModel) -> None:
+    """Write the model as a plain ``.npz`` (numbers and unicode arrays: never pickle)."""
+    with open(path, "wb") as handle:
+        np.savez(
+            handle,
+            global_mean=np.array([model.global_mean]),
+            bu=model.bu,
+            bi=model.bi,
+            pu=model.pu,
+            qi=model.qi,
+            raw_uids=model.raw_uids.astype(str),
+            raw_iids=model.raw_iids.astype(str),
+            rating_scale=np.array(model.rating_scale, dtype=np.float64),
+        )
+
+
+def load_model(path: str) -> FactorModel:
+    with np.load(path, allow_pickle=False) as data:
+        return FactorModel(
+            global_mean=float(data["global_mean"][0]),
+            bu=data["bu"],
+            bi=data["bi"],
+            pu=data["pu"],
+            qi=data["qi"],
+            raw_uids=data["raw_uids"],
+            raw_iids=data["raw_iids"],
+            rating_scale=tuple(float(x) for x in data["rating_scale"]),  # type: ignore[arg-type]
+        )
+
+
+def fold_in_user(
+    model: FactorModel, inner_iids: npt.ArrayLike, ratings: npt.ArrayLike, *, reg: float = 0.1
+) -> tuple[float, np.ndarray]:
+    """A user's bias and factor vector from their current ratings, item factors held fixed.
+
+    Ridge regression of ``r_j - mu - b_j`` on ``[1, q_j]``: the closed form of the step SGD
+    takes for one user. It lets a recompute reflect a customer's new (or withdrawn) data at
+    once, without retraining the whole brand; an empty history gives a zero user.
+    """
+    idx = np.asarray(inner_iids, dtype=np.intp)
+    values = np.asarray(ratings, dtype=np.float64)
+    n_factors = model.qi.shape[1]
+    if len(idx) == 0:
+        return 0.0, np.zeros(n_factors)
+    design = np.hstack([np.ones((len(idx), 1)), model.qi[idx]])
+    target = values - model.global_mean - model.bi[idx]
+    gram = design.T @ design + reg * len(idx) * np.eye(n_factors + 1)
+    solution = np.linalg.solve(gram, design.T @ target)
+    return float(solution[0]), solution[1:]
+
+
+def score_user(model: FactorModel, bu: float, pu: np.ndarray, *, clip: bool = True) -> np.ndarray:
+    """Scores of every item for one (folded-in) user, like :func:`score_all_svd` for one row."""
+    scores = model.global_mean + bu + model.bi + model.qi @ pu
+    if clip:
+        low, high = model.rating_scale
+        np.clip(scores, low, high, out=scores)
+    return scores
+
+
+def unit_rows(factors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (all-zero rows stay zero): cosine similarity is a dot product."""
+    arr = np.asarray(factors, dtype=np.float64)
+    norms = np.linalg.norm(arr, axis=1)
+    return np.divide(arr, norms[:, None], out=np.zeros_like(arr), where=norms[:, None] > 0)
+
+
+def explain_many(
+    similarity: np.ndarray,
+    rated_items: npt.ArrayLike,
+    rated_values: npt.ArrayLike,
+    targets: npt.ArrayLike,
+    *,
+    baseline: float,
+    k: int = 3,
+    neighbourhood: int = 40,
+) -> list[list[tuple[int, float]]]:
+    """:func:`explain` with a similarity matrix, for several target items of one user at once.
+
+    Same rule (the ``neighbourhood`` most similar rated items with similarity > 0, each
+    contributing ``sim * (r - baseline) / sum(sim)``, positives only, largest first), one
+    matrix operation instead of one call per target. The target itself is never cited.
+    """
+    rated = np.asarray(rated_items, dtype=np.intp)
+    wanted = np.asarray(targets, dtype=np.intp)
+    sims = np.array(similarity[np.ix_(wanted, rated)], dtype=np.float64)
+    return _explain_rows(sims, rated, rated_values, wanted, baseline, k, neighbourhood)
+
+
+def explain_many_from_factors(
+    unit_factors: np.ndarray,
+    rated_items: npt.ArrayLike,
+    rated_values: npt.ArrayLike,
+    targets: npt.ArrayLike,
+    *,
+    baseline: float,
+    k: int = 3,
+    neighbourhood: int = 40,
+) -> list[list[tuple[int, float]]]:
+    """:func:`explain_many` on SVD factor cosine similarity (``unit_factors`` from
+    :func:`unit_rows`), computing only the (targets x rated) block instead of the
+    (n_items x n_items) matrix."""
+    rated = np.asarray(rated_items, dtype=np.intp)
+    wanted = np.asarray(targets, dtype=np.intp)
+    sims = np.clip(unit_factors[wanted] @ unit_factors[rated].T, -1.0, 1.0)
+    return _explain_rows(sims, rated, rated_values, wanted, baseline, k, neighbourhood)
+
+
+def _explain_rows(
+    sims: np.ndarray,
+    rated: np.ndarray,
+    rated_values: npt.ArrayLike,
+    wanted: np.ndarray,
+    baseline: float,
+    k: int,
+    neighbourhood: int,
+) -> list[list[tuple[int, float]]]:
+    values = np.asarray(rated_values, dtype=np.float64)
+    if len(rated) == 0 or len(wanted) == 0:
+        return [[] for _ in range(len(wanted))]
+    sims = np.array(sims, dtype=np.float64, ndmin=2)
+    sims[wanted[:, None] == rated[None, :]] = -np.inf
+    size = min(neighbourhood, len(rated))
+    # Stable order among equal similarities, as explain() has (argsort kind="stable").
+    order = np.argsort(-sims, axis=1, kind="stable")[:, :size]
+    near_sims = np.take_along_axis(sims, order, axis=1)
+    keep = near_sims > 0
+    weights = np.where(keep, near_sims, 0.0)
+    totals = weights.sum(axis=1, keepdims=True)
+    deviations = values[order] - baseline
+    contrib = np.divide(weights * deviations, totals, out=np.zeros_like(weights), where=totals > 0)
+    contrib[~keep] = -np.inf
+    result: list[list[tuple[int, float]]] = []
+    ranked = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
+    for row in range(len(wanted)):
+        picks = []
+        for col in ranked[row]:
+            value = contrib[row, col]
+            if value > 0:
+                picks.append((int(rated[order[row, col]]), float(value)))
+        result.append(picks)
+    return result
+
+
+def category_interests(
+    users: npt.ArrayLike,
+    categories: npt.ArrayLike,
+    ratings: npt.ArrayLike,
+    *,
+    top: int = 3,
+    rating_scale: RatingScale = DEFAULT_SCALE,
+) -> dict[Hashable, list[tuple[str, float]]]:
+    """Each user's top categories: the share of their positive evidence (rating above
+    neutral) per category. Weights of one user sum to at most 1."""
+    user_arr = np.asarray(users)
+    cat_arr = np.asarray(categories).astype(str)
+    neutral = sum(rating_scale) / 2.0
+    weight = np.clip(np.asarray(ratings, dtype=np.float64) - neutral, 0.0, None)
+    keep = (weight > 0) & (cat_arr != "")
+    if not np.any(keep):
+        return {}
+    pairs, codes = _pair_codes(user_arr[keep], cat_arr[keep])
+    sums = np.bincount(codes, weights=weight[keep], minlength=len(pairs.users))
+    result: dict[Hashable, list[tuple[str, float]]] = {}
+    user_values, user_codes = np.unique(pairs.users, return_inverse=True)
+    totals = np.bincount(user_codes.reshape(-1), weights=sums)
+    order = np.lexsort((pairs.items, -sums, user_codes.reshape(-1)))
+    for pos in order:
+        uc = int(user_codes.reshape(-1)[pos])
+        bucket = result.setdefault(user_values[uc].item(), [])
+        if len(bucket) < top:
+            bucket.append((str(pairs.items[pos]), float(sums[pos] / totals[uc])))
+    return result
+
+
+def best_hours(
+    users: npt.ArrayLike, hours: npt.ArrayLike, *, min_events: int = 5
+) -> dict[Hashable, tuple[int, float]]:
+    """Hour of day each user is most active (their events' hours), with its share as the
+    confidence; users with fewer than ``min_events`` events get nothing (honest: too little
+    to say)."""
+    user_arr = np.asarray(users)
+    hour_arr = np.asarray(hours, dtype=np.int64)
+    if len(user_arr) == 0:
+        return {}
+    user_values, codes = np.unique(user_arr, return_inverse=True)
+    codes = codes.reshape(-1)
+    grid = np.zeros((len(user_values), 24))
+    np.add.at(grid, (codes, hour_arr % 24), 1.0)
+    counts = grid.sum(axis=1)
+    best = grid.argmax(axis=1)
+    return {
+        user_values[u].item(): (int(best[u]), float(grid[u, best[u]] / counts[u]))
+        for u in range(len(user_values))
+        if counts[u] >= min_events
+    }

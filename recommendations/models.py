@@ -1,0 +1,107 @@
+"""L3: what the brand inferred, and the training runs it was inferred by.
+
+Per-customer results are data points of source "inferred" (they carry `in_use` like every
+ledger row, and are registered in datakinds.py), so the customer sees, exports and deletes
+them like everything else.
+"""
+
+from django.db import models
+
+from accounts.models import Brand
+from ledger.models import DataPoint, Product, Source
+
+
+class TrainingRun(models.Model):
+    """One retrain of one brand's model. Not customer data: counts and metrics only."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Algorithm(models.TextChoices):
+        SVD = "svd", "SVD (matrix factorization)"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="training_runs")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    algorithm = models.CharField(max_length=20, choices=Algorithm.choices, default=Algorithm.SVD)
+    reason = models.CharField(max_length=60, blank=True)
+    data_fingerprint = models.CharField(max_length=64, blank=True)
+    n_users = models.PositiveIntegerField(default=0)
+    n_items = models.PositiveIntegerField(default=0)
+    n_ratings = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    artefact_path = models.CharField(max_length=300, blank=True)
+    is_active = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand"], condition=models.Q(is_active=True), name="one_active_run"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand} run #{self.pk} ({self.state})"
+
+
+class Recommendation(DataPoint):
+    """One recommended product for one customer of one brand, with why.
+
+    `explanation` lists the customer's own allowed data points that drove it:
+    [{"kind": "event"|"order", "pk": int, "label": "bought X", "date": "YYYY-MM-DD"}].
+    `is_popular` marks honest cold start: popular items, nothing personal behind them.
+    """
+
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.INFERRED)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    is_popular = models.BooleanField(default=False)
+    explanation = models.JSONField(default=list, blank=True)
+    training_run = models.ForeignKey(
+        TrainingRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["brand", "rank"]
+        indexes = [models.Index(fields=["customer", "brand", "rank"])]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} product {self.product_id}"
+
+
+class InferredInterest(DataPoint):
+    """A category the customer seems to like, from their allowed activity (weight 0-1)."""
+
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.INFERRED)
+    category = models.CharField(max_length=100)
+    weight = models.FloatField()
+
+    class Meta:
+        ordering = ["brand", "-weight"]
+        indexes = [models.Index(fields=["customer", "brand"])]
+
+    def __str__(self) -> str:
+        return self.category
+
+
+class ContactHourInference(DataPoint):
+    """The hour of day (0-23, UTC) the customer is most often active with a brand."""
+
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.INFERRED)
+    hour = models.PositiveSmallIntegerField()
+    confidence = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "brand"])]
+
+    def __str__(self) -> str:
+        return f"{self.hour:02d}:00"

@@ -1,0 +1,757 @@
+"""Writes for recommendations: training, per-customer recompute, purge, feedback.
+
+Flow of a retrain (`train_brand`): claim the pending TrainingRun with a conditional UPDATE
+→ extract allowed ratings (selectors.training_data) → Surprise trainset → SVD fit → numpy
+scores for every customer → exclude what they already know → top-N → explanations from
+their own points → one transaction replaces the brand's result set and flips the active
+run → superseded artefacts are deleted (an erased customer's factors must not survive) →
+cache invalidated. A customer's recompute folds their current ratings into the active
+model, so a change to their data shows at once, without a brand retrain.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from accounts import outbox
+from accounts.audit import Actor, audit_record
+from accounts.models import AuditEvent, Brand, ConsentEvent, Customer
+from ledger.models import Event, EventKind, Order, Product, Source
+
+from . import ml, selectors
+from .models import ContactHourInference, InferredInterest, Recommendation, TrainingRun
+
+log = logging.getLogger(__name__)
+
+TOP_N = 10
+MIN_RATINGS = 3  # fewer than this: honest cold start (popular items, labelled as such)
+EXPLAIN_ITEMS = 2  # own items cited per recommendation
+POPULAR_KEEP = 50
+RECOMPUTE_DEBOUNCE_SECONDS = 3
+STALE_RUNNING = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+STALE_PENDING = timedelta(hours=1)
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+SVD_PARAMS = {"n_factors": 100, "n_epochs": 20, "lr_all": 0.005, "reg_all": 0.02}
+SCORE_CHUNK = 2048  # users scored per matrix product (bounds memory on big brands)
+
+_model_cache: dict[str, ml.FactorModel] = {}
+
+
+# --------------------------------------------------------------------------------------------
+# Requests (outbox: published only after commit, never lost when the broker is down)
+# --------------------------------------------------------------------------------------------
+
+
+def customer_recompute_request(*, customer_id: int) -> None:
+    """Recompute this customer's results soon; many changes in a few seconds give one run."""
+    outbox.enqueue(
+        task="recommendations.recompute_customer",
+        kwargs={"customer_id": customer_id},
+        dedupe_key=f"recompute:{customer_id}",
+        countdown=RECOMPUTE_DEBOUNCE_SECONDS,
+    )
+
+
+@transaction.atomic
+def brand_retrain_request(*, brand_id: int, reason: str, receipt_id: int | None = None) -> None:
+    """Ask for a retrain. A run still waiting absorbs the request (unless a deletion receipt
+    needs its own run to be marked retrained)."""
+    waiting = TrainingRun.objects.filter(
+        brand_id=brand_id,
+        state=TrainingRun.State.PENDING,
+        created_at__gte=timezone.now() - STALE_PENDING,
+    ).exists()
+    if waiting and receipt_id is None:
+        return
+    run = TrainingRun.objects.create(brand_id=brand_id, reason=reason[:60])
+    kwargs = {"brand_id": brand_id, "run_id": run.pk}
+    if receipt_id is not None:
+        kwargs["receipt_id"] = receipt_id
+    outbox.enqueue(task="recommendations.train_brand", kwargs=kwargs, dedupe_key=f"train:{run.pk}")
+
+
+# --------------------------------------------------------------------------------------------
+# Claiming a run
+# --------------------------------------------------------------------------------------------
+
+
+def training_run_claim(*, run_id: int) -> bool:
+    """Move a run to running; exactly one caller wins. A run left "running" by a killed
+    worker (older than the hard time limit) may be claimed again."""
+    now = timezone.now()
+    claimable = TrainingRun.objects.filter(pk=run_id, state=TrainingRun.State.PENDING)
+    changed = claimable.update(state=TrainingRun.State.RUNNING, started_at=now)
+    if changed == 0:
+        changed = TrainingRun.objects.filter(
+            pk=run_id, state=TrainingRun.State.RUNNING, started_at__lt=now - STALE_RUNNING
+        ).update(started_at=now)
+    return changed == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Training a brand
+# --------------------------------------------------------------------------------------------
+
+
+def train_brand(
+    *, brand_id: int, run_id: int | None = None, reason: str = "", receipt_id: int | None = None
+) -> TrainingRun | None:
+    """Retrain one brand; returns the run, or None when another worker has (had) it."""
+    if run_id is None:
+        run_id = TrainingRun.objects.create(brand_id=brand_id, reason=reason[:60]).pk
+    if not training_run_claim(run_id=run_id):
+        log.info("training run %s already claimed; nothing to do", run_id)
+        return None
+    started = time.perf_counter()
+    artefact = ""
+    try:
+        data = selectors.training_data(brand_id=brand_id)
+        result = _fit_and_rank(data)
+        if result.model is not None:
+            artefact = str(_artefact_path(brand_id, run_id))
+            ml.save_model(artefact, result.model)
+        with transaction.atomic():
+            touched = _replace_brand_results(brand_id, run_id, data, result)
+            _activate(run_id, brand_id, data, result, artefact, time.perf_counter() - started)
+            _audit_bulk(touched, brand_id, "recommendations.train_brand")
+        # Committed (tasks call this outside any transaction): now the old artefacts and the
+        # cached results they shaped can go.
+        _after_commit(brand_id, touched, artefact)
+    except TRANSIENT:
+        _discard(artefact)
+        TrainingRun.objects.filter(pk=run_id).update(state=TrainingRun.State.PENDING)
+        raise
+    except BaseException as exc:
+        _discard(artefact)
+        TrainingRun.objects.filter(pk=run_id).update(
+            state=TrainingRun.State.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+            duration_seconds=time.perf_counter() - started,
+        )
+        raise
+    if receipt_id is not None:
+        _mark_receipt(receipt_id=receipt_id, brand_id=brand_id, run_id=run_id)
+    return TrainingRun.objects.get(pk=run_id)
+
+
+class _Ranked:
+    """What one training produced, ready to be written."""
+
+    def __init__(self) -> None:
+        self.model: ml.FactorModel | None = None
+        self.trainset = None
+        self.recommendations: list[Recommendation] = []
+        self.popular: list[int] = []
+        self.metrics: dict = {}
+
+
+def _fit_and_rank(data: selectors.TrainingData) -> _Ranked:
+    out = _Ranked()
+    active = np.array([pid for pid, (_, _, on) in data.products.items() if on], dtype=np.int64)
+    if data.n_ratings == 0:
+        out.popular = active[:POPULAR_KEEP].tolist()
+        return out
+    out.popular = [
+        int(p)
+        for p in ml.popular_items(data.items, data.ratings)
+        if data.products.get(int(p), ("", "", False))[2]
+    ][:POPULAR_KEEP]
+    trainset = ml.build_trainset(data.users, data.items, data.ratings)
+    algo = ml.fit_svd(trainset, random_state=0, **SVD_PARAMS)
+    model = ml.factor_model(algo, trainset)
+    out.model, out.trainset = model, trainset
+    item_ids = model.raw_iids.astype(np.int64)
+    inactive = ~np.isin(item_ids, active)
+    unit = ml.unit_rows(model.qi)
+    neutral = sum(trainset.rating_scale) / 2.0
+    for start in range(0, trainset.n_users, SCORE_CHUNK):
+        uids = np.arange(start, min(start + SCORE_CHUNK, trainset.n_users))
+        scores = ml.score_all_svd(algo, trainset, uids, clip=False)
+        known = np.zeros_like(scores, dtype=bool)
+        for row, uid in enumerate(uids):
+            known[row, [i for i, _ in trainset.ur[uid]]] = True
+        known |= inactive[None, :]
+        best, values = ml.top_n(scores, known, TOP_N)
+        for row, uid in enumerate(uids):
+            cid = int(model.raw_uids[uid])
+            rated = trainset.ur[uid]
+            if len(rated) < MIN_RATINGS:
+                continue  # cold start: filled with popular items below
+            picks = best[row][best[row] >= 0]
+            rated_items = np.array([i for i, _ in rated], dtype=np.intp)
+            rated_values = np.array([r for _, r in rated])
+            whys = ml.explain_many_from_factors(
+                unit, rated_items, rated_values, picks, baseline=neutral, k=EXPLAIN_ITEMS
+            )
+            for rank, (iid, score, why) in enumerate(
+                zip(picks, values[row][: len(picks)], whys, strict=True), start=1
+            ):
+                out.recommendations.append(
+                    Recommendation(
+                        customer_id=cid,
+                        brand_id=data.brand.pk,
+                        product_id=int(item_ids[iid]),
+                        rank=rank,
+                        score=float(score),
+                        explanation=_explanation(data, cid, why, item_ids),
+                    )
+                )
+    cold = {
+        int(model.raw_uids[u]): {int(item_ids[i]) for i, _ in trainset.ur[u]}
+        for u in range(trainset.n_users)
+        if len(trainset.ur[u]) < MIN_RATINGS
+    }
+    out.recommendations += _popular_rows(data, cold, out.popular)
+    out.metrics = {"popular": out.popular, "cold_start_customers": len(cold)}
+    return out
+
+
+def _explanation(data, cid: int, why, item_ids: np.ndarray) -> list[dict]:
+    cites: list[dict] = []
+    for iid, _contribution in why:
+        pid = int(item_ids[iid])
+        name = data.products.get(pid, ("a product",))[0]
+        points = sorted(data.points.get((cid, pid), []), key=lambda p: p.when, reverse=True)
+        for point in points[: selectors.MAX_POINTS_PER_PAIR]:
+            cites.append(
+                {
+                    "kind": point.kind,
+                    "pk": point.pk,
+                    "product_id": pid,
+                    "label": selectors.point_label(point, name),
+                    "date": point.when.date().isoformat(),
+                }
+            )
+    return cites
+
+
+def _popular_rows(data, known: dict[int, set[int]], popular: list[int]) -> list[Recommendation]:
+    """Cold start: the brand's popular items the customer has not interacted with."""
+    rows = []
+    for cid, seen in sorted(known.items()):
+        picks = [p for p in popular if p not in seen][:TOP_N]
+        rows += [
+            Recommendation(
+                customer_id=cid,
+                brand_id=data.brand.pk,
+                product_id=pid,
+                rank=rank,
+                score=0.0,
+                is_popular=True,
+            )
+            for rank, pid in enumerate(picks, start=1)
+        ]
+    return rows
+
+
+def _interests_and_hours(data, customer_ids=None) -> tuple[list, list]:
+    categories = np.array(
+        [data.products.get(int(p), ("", ""))[1] for p in data.items.tolist()], dtype=object
+    ).astype(str)
+    interests = ml.category_interests(data.users, categories, data.ratings)
+    hours = ml.best_hours(data.hour_users, data.hours)
+    brand_id = data.brand.pk
+    interest_rows = [
+        InferredInterest(customer_id=int(cid), brand_id=brand_id, category=cat, weight=w)
+        for cid, cats in interests.items()
+        for cat, w in cats
+    ]
+    hour_rows = [
+        ContactHourInference(customer_id=int(cid), brand_id=brand_id, hour=h, confidence=c)
+        for cid, (h, c) in hours.items()
+    ]
+    return interest_rows, hour_rows
+
+
+def _keep_switched_off(model, rows, scope: dict, key) -> None:
+    """A customer's "keep but don't use" on an inferred row survives its recomputation."""
+    off = {tuple(k) for k in model.objects.filter(in_use=False, **scope).values_list(*key)}
+    if off:
+        for row in rows:
+            if tuple(getattr(row, f) for f in key) in off:
+                row.in_use = False
+
+
+def _replace_brand_results(brand_id: int, run_id: int, data, result: _Ranked) -> set[int]:
+    scope = {"brand_id": brand_id}
+    before = set(Recommendation.objects.filter(**scope).values_list("customer_id", flat=True))
+    before |= set(InferredInterest.objects.filter(**scope).values_list("customer_id", flat=True))
+    interests, hours = _interests_and_hours(data)
+    for rec in result.recommendations:
+        rec.training_run_id = run_id
+    _write(scope, result.recommendations, interests, hours)
+    after = {r.customer_id for r in result.recommendations} | {r.customer_id for r in interests}
+    return before | after | {r.customer_id for r in hours}
+
+
+def _write(scope: dict, recs: list, interests: list, hours: list) -> None:
+    _keep_switched_off(Recommendation, recs, scope, ("customer_id", "product_id"))
+    _keep_switched_off(InferredInterest, interests, scope, ("customer_id", "category"))
+    _keep_switched_off(ContactHourInference, hours, scope, ("customer_id",))
+    Recommendation.objects.filter(**scope).delete()
+    InferredInterest.objects.filter(**scope).delete()
+    ContactHourInference.objects.filter(**scope).delete()
+    Recommendation.objects.bulk_create(recs, batch_size=2000)
+    InferredInterest.objects.bulk_create(interests, batch_size=2000)
+    ContactHourInference.objects.bulk_create(hours, batch_size=2000)
+
+
+def _activate(run_id, brand_id, data, result: _Ranked, artefact: str, seconds: float) -> None:
+    trainset = result.trainset
+    TrainingRun.objects.filter(brand_id=brand_id, is_active=True).exclude(pk=run_id).update(
+        is_active=False
+    )
+    TrainingRun.objects.filter(pk=run_id).update(
+        state=TrainingRun.State.SUCCEEDED,
+        is_active=True,
+        data_fingerprint=ml.data_fingerprint(data.users, data.items, data.ratings)
+        if data.n_ratings
+        else "",
+        n_users=trainset.n_users if trainset else 0,
+        n_items=trainset.n_items if trainset else 0,
+        n_ratings=data.n_ratings,
+        metrics={**result.metrics, "popular": result.popular, "params": SVD_PARAMS},
+        artefact_path=artefact,
+        duration_seconds=seconds,
+        finished_at=timezone.now(),
+        error="",
+    )
+
+
+def _audit_bulk(customer_ids: set[int], brand_id: int, task: str) -> None:
+    """One audit row per customer whose inferred data changed (bulk, same transaction)."""
+    existing = set(Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True))
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                customer_id=cid,
+                actor_kind=Actor.system(task).kind,
+                actor_label=task,
+                actor_brand_id=brand_id,
+                data_kind="recommendation",
+                action="recompute",
+                reason="model retrained",
+            )
+            for cid in sorted(existing)
+        ],
+        batch_size=2000,
+    )
+
+
+def _artefact_dir(brand_id: int) -> Path:
+    path = Path(settings.VAR_DIR) / "models" / str(brand_id)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _artefact_path(brand_id: int, run_id: int) -> Path:
+    return _artefact_dir(brand_id) / f"{run_id}.npz"
+
+
+def _discard(path: str) -> None:
+    if path:
+        Path(path).unlink(missing_ok=True)
+        _model_cache.pop(path, None)
+
+
+def _after_commit(brand_id: int, customer_ids: set[int], keep: str) -> None:
+    """Delete every superseded artefact of the brand and the cached results it shaped."""
+    for file in _artefact_dir(brand_id).glob("*.npz"):
+        if str(file) != keep:
+            _discard(str(file))
+    for path in [p for p in _model_cache if p != keep and f"/models/{brand_id}/" in p]:
+        _model_cache.pop(path, None)
+    _cache_forget(brand_ids=[brand_id], customer_ids=customer_ids, anonymous=True)
+    selectors.popular_cache_forget(brand_id=brand_id)
+
+
+def _cache_forget(*, brand_ids, customer_ids, anonymous: bool = False) -> None:
+    keys = [selectors.widget_cache_key(b, c) for b in brand_ids for c in customer_ids]
+    if anonymous:
+        keys += [selectors.widget_cache_key(b, None) for b in brand_ids]
+    if keys:
+        cache.delete_many(keys)
+
+
+def _mark_receipt(*, receipt_id: int, brand_id: int, run_id: int) -> None:
+    try:
+        from transparency import services as transparency_services
+    except ImportError:
+        return
+    hook = getattr(transparency_services, "receipt_mark_retrained", None)
+    if hook is not None:
+        hook(receipt_id=receipt_id, brand_id=brand_id, training_run_id=run_id)
+
+
+def nightly_retrain() -> int:
+    """Ask for a retrain of every brand; returns how many were requested."""
+    brand_ids = list(Brand.objects.values_list("pk", flat=True))
+    for brand_id in brand_ids:
+        brand_retrain_request(brand_id=brand_id, reason="nightly")
+    return len(brand_ids)
+
+
+# --------------------------------------------------------------------------------------------
+# One customer
+# --------------------------------------------------------------------------------------------
+
+
+def _load_model(path: str) -> ml.FactorModel | None:
+    if not path or not Path(path).is_file():
+        return None
+    if path not in _model_cache:
+        _model_cache.clear()  # one brand's model at a time is plenty for a worker
+        _model_cache[path] = ml.load_model(path)
+    return _model_cache[path]
+
+
+def customer_recompute(*, customer_id: int) -> int:
+    """Recompute one customer's results on every brand's active model; returns rows written.
+
+    Their current allowed ratings are folded into the model (item factors fixed), so new
+    data counts and withdrawn data stops counting at once. Too little data, or no model
+    yet: popular items, labelled as cold start. Purpose off: no personal results at all.
+    """
+    if not Customer.objects.filter(pk=customer_id).exists():
+        return 0
+    written = 0
+    for run in TrainingRun.objects.filter(is_active=True).select_related("brand"):
+        data = selectors.training_data(brand_id=run.brand_id, customer_id=customer_id)
+        recs = _rank_one(data, customer_id, run)
+        interests, hours = _interests_and_hours(data)
+        scope = {"brand_id": run.brand_id, "customer_id": customer_id}
+        with transaction.atomic():
+            _write(scope, recs, interests, hours)
+            audit_record(
+                actor=Actor.system("recommendations.recompute_customer"),
+                customer=Customer(pk=customer_id),
+                data_kind="recommendation",
+                action="recompute",
+                reason="your data or choices changed",
+            )
+        _cache_forget(brand_ids=[run.brand_id], customer_ids=[customer_id])
+        written += len(recs) + len(interests) + len(hours)
+    return written
+
+
+def _rank_one(data, customer_id: int, run: TrainingRun) -> list[Recommendation]:
+    if not data.personalization.get(customer_id, False):
+        return []  # personalization is off: no personal results, not even cold-start rows
+    model = _load_model(run.artefact_path)
+    popular = run.metrics.get("popular", [])
+    known_products = {int(p) for p in data.items.tolist()}
+    active = {pid for pid, (_, _, on) in data.products.items() if on}
+    if model is None or data.n_ratings < MIN_RATINGS:
+        rows = _popular_rows(
+            data, {customer_id: known_products}, [p for p in popular if p in active]
+        )
+        for row in rows:
+            row.training_run_id = run.pk
+        return rows
+    item_ids = model.raw_iids.astype(np.int64)
+    index = {int(pid): i for i, pid in enumerate(item_ids)}
+    inner = np.array([index.get(int(p), -1) for p in data.items.tolist()], dtype=np.intp)
+    found = inner >= 0
+    bu, pu = ml.fold_in_user(model, inner[found], data.ratings[found])
+    scores = ml.score_user(model, bu, pu, clip=False)
+    known = np.isin(item_ids, list(known_products)) | ~np.isin(item_ids, list(active))
+    best, values = ml.top_n(scores[None, :], known[None, :], TOP_N)
+    picks = best[0][best[0] >= 0]
+    whys = ml.explain_many_from_factors(
+        ml.unit_rows(model.qi),
+        inner[found],
+        data.ratings[found],
+        picks,
+        baseline=sum(model.rating_scale) / 2.0,
+        k=EXPLAIN_ITEMS,
+    )
+    return [
+        Recommendation(
+            customer_id=customer_id,
+            brand_id=data.brand.pk,
+            product_id=int(item_ids[iid]),
+            rank=rank,
+            score=float(score),
+            explanation=_explanation(data, customer_id, why, item_ids),
+            training_run_id=run.pk,
+        )
+        for rank, (iid, score, why) in enumerate(
+            zip(picks, values[0][: len(picks)], whys, strict=True), start=1
+        )
+    ]
+
+
+@transaction.atomic
+def customer_results_purge(*, customer_id: int) -> int:
+    """Delete every stored result inferred for this customer and their cached copies."""
+    deleted = 0
+    for model in (Recommendation, InferredInterest, ContactHourInference):
+        deleted += model.objects.filter(customer_id=customer_id).delete()[0]
+    brand_ids = list(Brand.objects.values_list("pk", flat=True))
+    _cache_forget(brand_ids=brand_ids, customer_ids=[customer_id])
+    # Again after commit: a concurrent read may refill the cache before this commits.
+    transaction.on_commit(lambda: _cache_forget(brand_ids=brand_ids, customer_ids=[customer_id]))
+    return deleted
+
+
+# --------------------------------------------------------------------------------------------
+# Customer feedback from the page
+# --------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def not_interested_record(*, customer, product_id: int) -> None:
+    """Record "not interested" as an event the model reads, hide the item now, recompute."""
+    product = Product.objects.get(pk=product_id)
+    event = Event.objects.create(
+        customer=customer,
+        brand=product.brand,
+        source=Source.PROVIDED,
+        kind=EventKind.NOT_INTERESTED,
+        product=product,
+        occurred_at=timezone.now(),
+    )
+    audit_record(
+        actor=Actor.customer(customer),
+        customer=customer,
+        data_kind="event",
+        action="create",
+        object_ref=str(event.pk),
+        reason="not interested",
+    )
+    Recommendation.objects.filter(customer=customer, product_id=product_id).delete()
+    transaction.on_commit(
+        lambda: _cache_forget(brand_ids=[product.brand_id], customer_ids=[customer.pk])
+    )
+    customer_recompute_request(customer_id=customer.pk)
+
+
+DATAPOINT_MODELS = {"event": Event, "order": Order}
+
+
+def datapoint_use_off(*, customer, kind: str, pk: int) -> None:
+    """ "Don't use this" from a recommendation card: keep the point, stop using it."""
+    try:
+        from transparency import services as transparency_services
+    except ImportError:
+        transparency_services = None
+    hook = getattr(transparency_services, "datapoint_set_in_use", None)
+    if hook is not None:
+        params = inspect.signature(hook).parameters
+        if {"customer", "kind", "pk", "in_use"} <= params.keys():
+            hook(customer=customer, kind=kind, pk=pk, in_use=False)
+            return
+    _datapoint_use_off(customer=customer, kind=kind, pk=pk)
+
+
+@transaction.atomic
+def _datapoint_use_off(*, customer, kind: str, pk: int) -> None:
+    model = DATAPOINT_MODELS[kind]
+    changed = model.objects.filter(pk=pk, customer=customer, in_use=True).update(
+        in_use=False, updated_at=timezone.now()
+    )
+    if not changed:
+        return  # already off (or not theirs: the view answered 404 before)
+    audit_record(
+        actor=Actor.customer(customer),
+        customer=customer,
+        data_kind=kind,
+        action="use_off",
+        object_ref=str(pk),
+        reason="don't use this, from a recommendation",
+    )
+    ConsentEvent.objects.create(
+        customer=customer,
+        data_kind=kind,
+        object_ref=str(pk),
+        granted=False,
+        channel="dashboard",
+        actor_label="you",
+    )
+    customer_recompute_request(customer_id=customer.pk)
+
+
+# --------------------------------------------------------------------------------------------
+# Demo / benchmark data: MovieLens 100k through the ledger
+# --------------------------------------------------------------------------------------------
+
+
+def movielens_load(*, directory: Path, brand_slug: str = "movielens-demo") -> dict[str, int]:
+    """Load ML-100k (recbole's copy) as rating events of a demo brand, in bulk; idempotent.
+
+    Each MovieLens user becomes a customer (no usable password) linked to the brand; each
+    rating an Event(kind="rating") with its timestamp; one audit row per customer.
+    """
+    from datetime import UTC, datetime
+
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import CustomerBrand
+    from accounts.services import brand_upsert
+
+    inter = np.loadtxt(directory / "ml-100k.inter", delimiter="\t", skiprows=1, dtype=str)
+    items = [
+        line.rstrip("\n").split("\t")
+        for line in (directory / "ml-100k.item").read_text(encoding="latin-1").splitlines()[1:]
+    ]
+    User = get_user_model()
+    with transaction.atomic():
+        brand = brand_upsert(slug=brand_slug, name="MovieLens demo")
+        Product.objects.bulk_create(
+            [
+                Product(
+                    brand=brand,
+                    external_id=row[0],
+                    name=(row[1] or f"Movie {row[0]}")[:200],
+                    category=(row[3].split(" ")[0] if len(row) > 3 else "")[:100],
+                )
+                for row in items
+            ],
+            ignore_conflicts=True,
+            batch_size=2000,
+        )
+        products = dict(Product.objects.filter(brand=brand).values_list("external_id", "pk"))
+        raw_users = sorted(set(inter[:, 0].tolist()), key=int)
+        User.objects.bulk_create(
+            [User(username=f"ml-{u}", password="!") for u in raw_users],  # unusable password
+            ignore_conflicts=True,
+            batch_size=2000,
+        )
+        users = dict(User.objects.filter(username__startswith="ml-").values_list("username", "pk"))
+        Customer.objects.bulk_create(
+            [Customer(user_id=users[f"ml-{u}"]) for u in raw_users],
+            ignore_conflicts=True,
+            batch_size=2000,
+        )
+        customers = dict(
+            Customer.objects.filter(user_id__in=users.values()).values_list("user_id", "pk")
+        )
+        by_raw = {u: customers[users[f"ml-{u}"]] for u in raw_users}
+        CustomerBrand.objects.bulk_create(
+            [CustomerBrand(customer_id=c, brand=brand, external_ref=u) for u, c in by_raw.items()],
+            ignore_conflicts=True,
+            batch_size=2000,
+        )
+        before = Event.objects.filter(brand=brand).count()
+        Event.objects.bulk_create(
+            [
+                Event(
+                    customer_id=by_raw[u],
+                    brand=brand,
+                    source=Source.OBSERVED,
+                    external_id=f"ml-{u}-{i}",
+                    kind=EventKind.RATING,
+                    product_id=products[i],
+                    value=float(r),
+                    occurred_at=datetime.fromtimestamp(float(t), tz=UTC),
+                )
+                for u, i, r, t in inter.tolist()
+            ],
+            ignore_conflicts=True,
+            batch_size=5000,
+        )
+        added = Event.objects.filter(brand=brand).count() - before
+        if added:
+            AuditEvent.objects.bulk_create(
+                [
+                    AuditEvent(
+                        customer_id=c,
+                        actor_kind=Actor.system("load_movielens").kind,
+                        actor_label="load_movielens",
+                        actor_brand_id=brand.pk,
+                        data_kind="event",
+                        action="create",
+                        reason="MovieLens demo ratings",
+                    )
+                    for c in by_raw.values()
+                ],
+                batch_size=2000,
+            )
+    return {"brand_id": brand.pk, "customers": len(by_raw), "events_added": added}
+
+
+# Demo shoppers' tastes (catalog external ids) and the demo customer's own history.
+DEMO_SHOPPERS = {
+    "runner": ["trail-runner", "trail-socks", "water-bottle", "merino-tee", "daypack"],
+    "hiker": ["hiking-boot", "trail-socks", "daypack", "headlamp", "rain-shell"],
+    "camper": ["headlamp", "camp-mug", "down-vest", "flannel-shirt", "water-bottle"],
+    "city": ["city-sneaker", "merino-tee", "flannel-shirt", "rain-shell"],
+}
+DEMO_HISTORY = [
+    ("view", "trail-runner", 2),
+    ("add_to_cart", "trail-socks", 2),
+    ("view", "daypack", 5),
+]
+DEMO_ORDER = ("demo-order-1", "hiking-boot", 12)
+
+
+def demo_seed(*, brand: Brand, customer: Customer) -> TrainingRun | None:
+    """Idempotent demo history (a few anonymous demo shoppers, the demo customer's views,
+    cart and one order) and a first training run, so the demo shows real recommendations."""
+    from django.contrib.auth import get_user_model
+
+    from ledger.models import OrderLine
+
+    User = get_user_model()
+    products = dict(Product.objects.filter(brand=brand).values_list("external_id", "pk"))
+    now = timezone.now()
+    with transaction.atomic():
+        for n, (_taste, skus) in enumerate(sorted(DEMO_SHOPPERS.items()) * 3):
+            user, _ = User.objects.get_or_create(
+                username=f"demo-shopper-{n}", defaults={"password": "!"}
+            )
+            shopper, _ = Customer.objects.get_or_create(user=user)
+            for i, sku in enumerate(skus[: 3 + n % 3]):
+                Event.objects.get_or_create(
+                    brand=brand,
+                    external_id=f"demo-{n}-{sku}",
+                    defaults={
+                        "customer": shopper,
+                        "kind": "rating",
+                        "value": 5.0 - (i % 2),
+                        "product_id": products[sku],
+                        "occurred_at": now - timedelta(days=i + n),
+                        "source": Source.OBSERVED,
+                    },
+                )
+        for kind, sku, days in DEMO_HISTORY:
+            Event.objects.get_or_create(
+                brand=brand,
+                external_id=f"demo-customer-{kind}-{sku}",
+                defaults={
+                    "customer": customer,
+                    "kind": kind,
+                    "product_id": products[sku],
+                    "occurred_at": (now - timedelta(days=days)).replace(hour=19),
+                    "source": Source.OBSERVED,
+                },
+            )
+        ext, sku, days = DEMO_ORDER
+        order, created = Order.objects.get_or_create(
+            brand=brand,
+            external_id=ext,
+            defaults={"customer": customer, "placed_at": now - timedelta(days=days)},
+        )
+        if created:
+            OrderLine.objects.create(order=order, product_id=products[sku], unit_price=159)
+            audit_record(
+                actor=Actor.system("demo_data"),
+                customer=customer,
+                data_kind="event",
+                action="create",
+                reason="demo history",
+            )
+    if TrainingRun.objects.filter(brand=brand, is_active=True).exists():
+        return None
+    return train_brand(brand_id=brand.pk, reason="demo data")

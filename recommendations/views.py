@@ -1,0 +1,51 @@
+"""The dashboard's Recommendations page and its actions (plain POST forms; htmx optional)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ledger.models import Event, Order
+
+from . import selectors, services
+from .models import Recommendation
+
+OWNED_POINTS = {"event": Event, "order": Order}
+
+
+@login_required
+def recommendations(request):
+    context = selectors.recommendations_page(user=request.user)
+    if not any(not g["cold_start"] for g in context["groups"]):
+        # Nothing personal (yet): say so, and show what is popular instead.
+        context["popular"] = selectors.popular_products(n=8)
+    return render(request, "recommendations/page.html", context)
+
+
+@login_required
+@require_POST
+def not_interested(request, pk: int):
+    customer = request.user.customer
+    rec = get_object_or_404(Recommendation, pk=pk, customer=customer)
+    services.not_interested_record(customer=customer, product_id=rec.product_id)
+    messages.success(request, f"Noted: we will stop suggesting {rec.product.name}.")
+    return redirect("dashboard:recommendations")
+
+
+@login_required
+@require_POST
+def use_off(request, kind: str, pk: int):
+    """ "Don't use this" on a cited data point: it stays, the model stops reading it."""
+    model = OWNED_POINTS.get(kind)
+    if model is None:
+        raise Http404
+    customer = request.user.customer
+    get_object_or_404(model, pk=pk, customer=customer)
+    services.datapoint_use_off(customer=customer, kind=kind, pk=pk)
+    messages.success(
+        request,
+        "Done: that data point is kept but no longer used. Your recommendations are being "
+        "recomputed without it.",
+    )
+    return redirect("dashboard:recommendations")
