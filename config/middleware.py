@@ -1,0 +1,28 @@
+"""Security middleware of our own (the rest is Django's, django-csp's and allauth's)."""
+
+from django.conf import settings
+from django.utils.cache import patch_cache_control
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on personal pages.
+
+    Every response to a signed-in user, and every response under the personal prefixes
+    (dashboard, allauth, API, admin, health), so no shared cache or browser back button
+    keeps a copy of someone's data.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.prefixes = tuple(settings.NO_STORE_PATH_PREFIXES)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if request.path.startswith(self.prefixes) or (user is not None and user.is_authenticated):
+            patch_cache_control(response, no_store=True, private=True)
+        if "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = (
+                "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+            )
+        return response

@@ -1,0 +1,73 @@
+"""/health/: database, broker and worker status, bare for strangers, detailed for ops."""
+
+import time
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+
+from config.celery import app as celery_app
+from config.health import WORKER_SEEN_KEY
+from tests.production.broker import broker_at, closed_port
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def worker_seen_now():
+    cache.set(WORKER_SEEN_KEY, time.time(), timeout=600)
+
+
+def test_it_answers_a_bare_ok_when_everything_is_up(client, worker_seen_now):
+    response = client.get("/health/")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_it_shows_each_check_to_staff(client, charlie, worker_seen_now):
+    client.force_login(charlie)
+
+    body = client.get("/health/").json()
+
+    assert body["status"] == "ok"
+    assert body["checks"]["database"] == {"ok": True}
+    assert body["checks"]["broker"] == {"ok": True}
+    assert body["checks"]["worker"]["ok"] is True
+
+
+@override_settings(HEALTH_TOKEN="monitoring-token-0123456789")
+def test_it_shows_each_check_to_the_monitoring_token_only(client, alice, worker_seen_now):
+    assert (
+        "checks" in client.get("/health/", HTTP_X_HEALTH_TOKEN="monitoring-token-0123456789").json()
+    )
+    assert "checks" not in client.get("/health/", HTTP_X_HEALTH_TOKEN="wrong").json()
+    client.force_login(alice.user)
+    assert "checks" not in client.get("/health/").json()
+
+
+def test_it_reports_a_missing_worker_as_degraded(client, charlie):
+    client.force_login(charlie)
+
+    response = client.get("/health/")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["checks"]["worker"]["ok"] is False
+
+
+def test_it_reports_a_dead_broker_as_degraded_without_hanging(client, charlie, worker_seen_now):
+    client.force_login(charlie)
+
+    with broker_at(f"redis://127.0.0.1:{closed_port()}/6"):
+        started = time.monotonic()
+        response = client.get("/health/")
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 2.0
+    assert response.status_code == 200  # pages still work; work waits in the outbox
+    assert response.json()["status"] == "degraded"
+    assert response.json()["checks"]["broker"]["ok"] is False
+    assert response.json()["checks"]["database"] == {"ok": True}
+    assert celery_app.conf.broker_url != f"redis://127.0.0.1:{closed_port()}/6"
