@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run serve test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+## make serve: the production profile locally (DEBUG=0): collectstatic, migrate, then
+## gunicorn + worker + beat (honcho + Procfile.prod). Needs SECRET_KEY,
+## FIELD_ENCRYPTION_KEYS, DATABASE_URL, REDIS_URL (README "Production"); over plain HTTP
+## on this machine also SECURE_SSL_REDIRECT=0.
+serve: export DEBUG = 0
+serve: install
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py migrate --noinput
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile.prod
 
 ## make bench: benchmarks with ratios against baselines measured in the same run
 bench: install

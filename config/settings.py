@@ -8,6 +8,8 @@ DATABASE_URL / REDIS_URL switches to PostgreSQL / Redis with the same code paths
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("CANDOR_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -18,6 +20,22 @@ if (BASE_DIR / ".env").exists():
     env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=True)
+# DEBUG=0 selects the production profile (see "Production profile" below and the README):
+# it refuses to start without its secrets and servers rather than fall back to dev defaults.
+if not DEBUG:
+    _missing = [
+        name
+        for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DATABASE_URL", "REDIS_URL")
+        if not env.str(name, default="").strip()
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            "DEBUG=0 (production profile) needs these environment variables: "
+            + ", ".join(_missing)
+            + ". SECRET_KEY: 50+ random characters; FIELD_ENCRYPTION_KEYS: Fernet keys "
+            "(comma-separated, first encrypts); DATABASE_URL: postgres://...; "
+            "REDIS_URL: redis://... (Celery broker and shared cache)."
+        )
 SECRET_KEY = env.str(
     "SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production" if DEBUG else None
 )
@@ -30,6 +48,7 @@ FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS",
     default=["ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZC0="] if DEBUG else None,
 )
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="ledger.payments.LocalTestGateway")
 
 INSTALLED_APPS = [
     "accounts.apps.CandorAdminConfig",
@@ -45,6 +64,9 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "django_htmx",
+    "ninja",
+    "csp",
+    "corsheaders",
     "accounts",
     "ledger",
     "recommendations",
@@ -53,11 +75,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that can answer a request, so preflights and errors get CORS too.
+    "corsheaders.middleware.CorsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -97,6 +123,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a real worker process can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Bounded: a dead database fails a request (and /health/) in seconds, never hangs it.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 3))
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -167,14 +199,24 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Candor <no-reply@candor.localhost>")
 
 # --- Celery ---------------------------------------------------------------------------
+# Redis broker: must exceed the longest task hard time limit, or Redis redelivers running
+# tasks (asserted when a worker starts: config.celery.check_visibility_timeout).
+# Publishing never hangs a request: each connection attempt is bounded, and the producer's
+# connect gives up after one quick retry (kombu's default sleeps 2 s first). Whatever is
+# not published stays in the outbox for the relay (accounts.outbox).
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 0.5,
+    "socket_timeout": 2,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+    "connect_retries_timeout": 1,
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Must exceed the longest task time limit, or Redis redelivers running tasks.
-        "visibility_timeout": 3600,
-        "socket_connect_timeout": 1,
-        "socket_timeout": 2,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(REDIS_BROKER_TRANSPORT_OPTIONS)
 else:
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
@@ -186,6 +228,8 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # kombu's default polls an empty folder once a second; tasks wait less this way.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -201,6 +245,9 @@ CELERY_TASK_ROUTES = {
     "transparency.*": {"queue": "maintenance"},
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# Only the worker's and beat's own reconnect loop uses this (never request code): keep
+# trying for a long outage, then exit so the process supervisor restarts it.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
@@ -214,6 +261,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "diagnostics-heartbeat": {"task": "diagnostics.ping", "schedule": 60.0, "args": ("beat",)},
     "outbox-relay": {"task": "outbox.relay", "schedule": 30.0},
+    "retention-sweep": {"task": "transparency.retention_sweep", "schedule": 24 * 3600.0},
+    # Every brand's model is retrained once a day (a run still waiting absorbs the request).
+    "recommendations-nightly-retrain": {
+        "task": "recommendations.nightly_retrain",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 LANGUAGE_CODE = "en-us"
@@ -237,10 +290,83 @@ STORAGES = {
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# --- JSON API (config/api.py) ------------------------------------------------------------
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+API_MAX_BATCH = 1000
+
+# --- Widget API (recommendations/widget_api.py) --------------------------------------------
+# CORS only on the widget API; which origins is decided per publishable key by
+# recommendations.widget_auth.cors_request_allowed (check_request_enabled signal). Never
+# all origins, never credentials.
+CORS_URLS_REGEX = r"^/api/v1/widget/.*$"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_ALL_ORIGINS = False
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ("GET", "POST", "OPTIONS")
+CORS_ALLOW_HEADERS = ("authorization", "content-type")
+CORS_PREFLIGHT_MAX_AGE = 600
+# Requests per minute per widget key and client IP (fixed window in the shared cache).
+WIDGET_RATE_LIMIT = env.int("WIDGET_RATE_LIMIT", default=600)
+# Benchmark-only endpoints (/bench/bare/): never on in a deployment.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
+
+# --- Security headers (every profile) -----------------------------------------------------
+# django-csp 4: strict policy, no inline script or style anywhere (htmx's indicator styles
+# are switched off in base.html). The widget's JS runs under the brand's CSP, not ours.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Forms carry the token in the page ({% csrf_token %}, htmx sends it from the form), so no
+# script ever needs to read the cookie.
+CSRF_COOKIE_HTTPONLY = True
+# /health/ (config.health): detailed answer for staff or this token in X-Health-Token.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+# Paths whose every response is `Cache-Control: no-store` (config.middleware), besides
+# every response to a signed-in user.
+NO_STORE_PATH_PREFIXES = ("/me/", "/accounts/", "/api/", "/admin/", "/health/")
+
+# --- Production profile (DEBUG=0) ----------------------------------------------------------
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+        # Only behind a proxy that sets X-Forwarded-Proto itself (and strips the client's).
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    USE_X_FORWARDED_HOST = False
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Personal data never reaches a log line: emails, tokens, keys, card-like digit runs
+    # are masked on the root handler (config.logging.PersonalDataFilter).
+    "filters": {"personal_data": {"()": "config.logging.PersonalDataFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["personal_data"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -1,11 +1,22 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from config.api import api
+from config.health import health
+from recommendations import widget_views
 from transparency import views as transparency_views
 
 urlpatterns = [
     path("", transparency_views.root, name="root"),
     path("accounts/", include("allauth.urls")),
     path("me/", include("transparency.urls")),
+    path("transparency/", transparency_views.statement, name="transparency_statement"),
+    path("receipts/<uuid:public_id>/", transparency_views.receipt, name="receipt"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("health/", health, name="health"),
+    path("widget/docs/", widget_views.widget_docs, name="widget_docs"),
 ]
+if settings.BENCH_ENDPOINTS:  # the P1 benchmark's baseline; never on in a deployment
+    urlpatterns.append(path("bench/bare/", widget_views.bench_bare))

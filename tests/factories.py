@@ -130,3 +130,22 @@ class EventFactory(factory.django.DjangoModelFactory):
     kind = "view"
     product = factory.SubFactory(ProductFactory, brand=factory.SelfAttribute("..brand"))
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+class DeletionReceiptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "transparency.DeletionReceipt"
+
+    customer = factory.SubFactory(CustomerFactory)
+    scope = "point"
+    kinds = factory.LazyFunction(lambda: {"event": 1})
+    requested_at = factory.LazyFunction(timezone.now)
+    completed_at = factory.LazyFunction(timezone.now)
+
+
+class DataRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "transparency.DataRequest"
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = "export"

@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Sensitivity
+from accounts.audit import Actor, audit_record
+from accounts.keys import brand_token_secret_rotate, server_key_create, widget_key_create
+from accounts.models import CustomerBrand, Sensitivity
 from accounts.services import brand_upsert, customer_create, staff_user_upsert
 from ledger.services import product_upsert
 
@@ -17,6 +19,14 @@ User = get_user_model()
 
 DEMO_CUSTOMER = ("demo", "candor-demo-2026")
 DEMO_STAFF = ("staff", "candor-staff-2026")
+DEMO_WIDGET_ORIGINS = [
+    "http://127.0.0.1:8000",
+    "http://localhost:8000",
+    # The demo brand site (demo_site/serve.py, the Procfile's brandsite process).
+    "http://127.0.0.1:8001",
+    "http://localhost:8001",
+]
+DEMO_CUSTOMER_REF = "demo-customer"
 
 CATALOG = [
     ("trail-runner", "Trail Runner shoes", "Footwear", "119.00"),
@@ -50,12 +60,18 @@ class Command(BaseCommand):
                 price=Decimal(price),
             )
 
+        keys = self._brand_keys(brand)
+
         username, password = DEMO_CUSTOMER
         user, created = User.objects.get_or_create(username=username)
         if created:
             user.set_password(password)
             user.save()
         customer_create(user=user)
+        widget_demo = self._widget_demo(brand, user)
+        from recommendations.services import demo_seed  # a little history + a first model
+
+        demo_seed(brand=brand, customer=user.customer)
 
         staff_name, staff_password = DEMO_STAFF
         staff, _ = staff_user_upsert(username=staff_name, password=staff_password, superuser=True)
@@ -71,3 +87,40 @@ class Command(BaseCommand):
             + f"\n  Staff TOTP secret (add it to an authenticator app): {secret}"
             + "\n  or print the current staff code: python manage.py demo_totp"
         )
+        if keys:
+            self.stdout.write(keys)
+        self.stdout.write(widget_demo)
+
+    def _brand_keys(self, brand) -> str:
+        """A server key and a widget key for the demo brand, created (and shown) only once."""
+        lines = []
+        if not brand.token_secret:
+            brand_token_secret_rotate(brand=brand)
+        if not brand.server_keys.exists():
+            _, raw = server_key_create(brand=brand, label="demo")
+            lines.append(f"  {brand.name} server key (shown once, store it now): {raw}")
+        if not brand.widget_keys.exists():
+            widget = widget_key_create(brand=brand, origins=DEMO_WIDGET_ORIGINS)
+            lines.append(f"  {brand.name} widget key: {widget.key}")
+        return "\n".join(lines)
+
+    def _widget_demo(self, brand, user) -> str:
+        """The demo brand site can embed the widget: its origins on the key, a customer link."""
+        for key in brand.widget_keys.filter(revoked_at__isnull=True):
+            missing = [o for o in DEMO_WIDGET_ORIGINS if o not in key.allowed_origins]
+            if missing:
+                key.allowed_origins = [*key.allowed_origins, *missing]
+                key.save(update_fields=["allowed_origins"])
+        customer = user.customer
+        if not CustomerBrand.objects.filter(customer=customer, brand=brand).exists():
+            CustomerBrand.objects.create(
+                customer=customer, brand=brand, external_ref=DEMO_CUSTOMER_REF
+            )
+            audit_record(
+                actor=Actor.system("demo_data"),
+                customer=customer,
+                data_kind="brand_link",
+                action="create",
+                reason=f"linked to {brand.name} for the widget demo",
+            )
+        return "  Demo brand site with the widget: http://127.0.0.1:8001/ (docs: /widget/docs/)"
