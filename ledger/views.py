@@ -6,16 +6,13 @@ looked up under the signed-in customer, so anyone else's id answers 404.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from accounts.audit import Actor
-from accounts.models import Customer
+from accounts.decorators import customer_required
 
 from . import selectors, services
 from .forms import (
@@ -28,21 +25,6 @@ from .forms import (
 )
 from .models import Address, Order, PaymentMethod
 from .payments import get_gateway
-
-
-def customer_required(view):
-    """Signed in, and a customer: staff accounts without a customer record get a clear 404."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        customer = Customer.objects.filter(user=request.user).first()
-        if customer is None:
-            return render(request, "ledger/no_customer.html", status=404)
-        request.customer = customer
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _actor(request) -> Actor:

@@ -1,11 +1,11 @@
 """The dashboard's Recommendations page and its actions (plain POST forms; htmx optional)."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import customer_required
 from ledger.models import Event, Order
 
 from . import selectors, services
@@ -14,7 +14,7 @@ from .models import Recommendation
 OWNED_POINTS = {"event": Event, "order": Order}
 
 
-@login_required
+@customer_required
 def recommendations(request):
     context = selectors.recommendations_page(user=request.user)
     if not any(not g["cold_start"] for g in context["groups"]):
@@ -23,24 +23,24 @@ def recommendations(request):
     return render(request, "recommendations/page.html", context)
 
 
-@login_required
+@customer_required
 @require_POST
 def not_interested(request, pk: int):
-    customer = request.user.customer
+    customer = request.customer
     rec = get_object_or_404(Recommendation, pk=pk, customer=customer)
     services.not_interested_record(customer=customer, product_id=rec.product_id)
     messages.success(request, f"Noted: we will stop suggesting {rec.product.name}.")
     return redirect("dashboard:recommendations")
 
 
-@login_required
+@customer_required
 @require_POST
 def use_off(request, kind: str, pk: int):
     """ "Don't use this" on a cited data point: it stays, the model stops reading it."""
     model = OWNED_POINTS.get(kind)
     if model is None:
         raise Http404
-    customer = request.user.customer
+    customer = request.customer
     get_object_or_404(model, pk=pk, customer=customer)
     services.datapoint_use_off(customer=customer, kind=kind, pk=pk)
     messages.success(

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Customer
+from accounts.decorators import customer_required
 
 from . import export, registry, selectors, services
 from .models import DeletionReceipt, ReceiptScope
@@ -61,13 +61,6 @@ def security(request):
 # Thin views over transparency.selectors (reads) and transparency.services (writes).
 
 
-def _customer(request) -> Customer:
-    customer = getattr(request.user, "customer", None)
-    if customer is None:
-        raise Http404("No customer record")
-    return customer
-
-
 def _kind(name: str):
     try:
         return registry.get(name)
@@ -95,7 +88,7 @@ def _back(request, fallback: str) -> HttpResponseRedirect:
     return redirect(fallback)
 
 
-@login_required
+@customer_required
 def my_data(request):
     source = request.GET.get("source", "")
     if source not in {s.value for s in registry.Source}:
@@ -114,9 +107,9 @@ def my_data(request):
     return render(request, "transparency/my_data.html", context)
 
 
-@login_required
+@customer_required
 def data_kind(request, kind: str):
-    customer = _customer(request)
+    customer = request.customer
     kind_ = _kind(kind)
     brand_id = _int_or_none(request.GET.get("brand"))
     page, items = selectors.kind_items(
@@ -138,10 +131,10 @@ def data_kind(request, kind: str):
     return render(request, "transparency/kind.html", context)
 
 
-@login_required
+@customer_required
 @require_POST
 def data_point_use(request, kind: str, pk: int):
-    customer = _customer(request)
+    customer = request.customer
     kind_ = _kind(kind)
     in_use = _flag(request)
     try:
@@ -164,10 +157,10 @@ def _switched_message(what: str, in_use: bool) -> str:
     return f"{what} is switched off: we keep it, but nothing reads it any more."
 
 
-@login_required
+@customer_required
 @require_POST
 def data_kind_use(request, kind: str):
-    customer = _customer(request)
+    customer = request.customer
     kind_ = _kind(kind)
     in_use = _flag(request)
     try:
@@ -185,10 +178,10 @@ def data_kind_use(request, kind: str):
     return _back(request, reverse("dashboard:data_kind", args=[kind_.name]))
 
 
-@login_required
+@customer_required
 @require_POST
 def data_purpose(request, purpose: str):
-    customer = _customer(request)
+    customer = request.customer
     granted = _flag(request, "granted")
     try:
         changed = services.purpose_set_granted(customer=customer, purpose=purpose, granted=granted)
@@ -230,10 +223,10 @@ def _delete(request, customer, *, scope: str, back: str, **target):
     return redirect("receipt", public_id=receipt.public_id)
 
 
-@login_required
+@customer_required
 @require_http_methods(["GET", "POST"])
 def data_point_delete(request, kind: str, pk: int):
-    customer = _customer(request)
+    customer = request.customer
     kind_ = _kind(kind)
     try:
         item = selectors.kind_item(customer=customer, kind=kind_, pk=pk)
@@ -262,10 +255,10 @@ def data_point_delete(request, kind: str, pk: int):
     )
 
 
-@login_required
+@customer_required
 @require_http_methods(["GET", "POST"])
 def data_kind_delete(request, kind: str):
-    customer = _customer(request)
+    customer = request.customer
     kind_ = _kind(kind)
     back = reverse("dashboard:data_kind", args=[kind_.name])
     try:
@@ -288,10 +281,10 @@ def data_kind_delete(request, kind: str):
     )
 
 
-@login_required
+@customer_required
 @require_http_methods(["GET", "POST"])
 def data_brand_delete(request, brand_id: int):
-    customer = _customer(request)
+    customer = request.customer
     brand = next(
         (b for b in selectors.customer_brands(customer=customer) if b.pk == brand_id), None
     )
@@ -312,10 +305,10 @@ def data_brand_delete(request, brand_id: int):
     )
 
 
-@login_required
+@customer_required
 def data_account_delete(request):
     """GET: what closing the account removes. POST: erase (re-authentication first)."""
-    customer = _customer(request)
+    customer = request.customer
     if request.method == "POST":
         return _account_erase(request)
     plan = services.deletion_plan(customer=customer, scope=ReceiptScope.ACCOUNT)
@@ -333,10 +326,10 @@ def data_account_delete(request):
 
 
 @require_POST
-@login_required
+@customer_required
 @reauthentication_required
 def _account_erase(request):
-    customer = _customer(request)
+    customer = request.customer
     receipt = services.account_erase(customer=customer)
     logout(request)
     return redirect("receipt", public_id=receipt.public_id)
@@ -353,9 +346,9 @@ def receipt(request, public_id):
     return response
 
 
-@login_required
+@customer_required
 def data_receipts(request):
-    customer = _customer(request)
+    customer = request.customer
     page = Paginator(DeletionReceipt.objects.filter(customer=customer), 50).get_page(
         request.GET.get("page", 1)
     )
@@ -371,7 +364,7 @@ def data_export(request):
 
 
 def _stream(request, fmt: str):
-    customer = _customer(request)
+    customer = request.customer
     services.export_record(customer=customer, fmt=fmt)
     stamp = timezone.now().strftime("%Y%m%d")
     if fmt == "json":
@@ -390,13 +383,13 @@ def _stream(request, fmt: str):
     return response
 
 
-@login_required
+@customer_required
 @reauthentication_required
 def data_export_json(request):
     return _stream(request, "json")
 
 
-@login_required
+@customer_required
 @reauthentication_required
 def data_export_html(request):
     return _stream(request, "html")
@@ -405,9 +398,9 @@ def data_export_html(request):
 # --- access log -------------------------------------------------------------------------
 
 
-@login_required
+@customer_required
 def access_log(request):
-    customer = _customer(request)
+    customer = request.customer
     page = selectors.access_log(customer=customer, page=request.GET.get("page", 1))
     rows = [
         {

@@ -54,3 +54,16 @@ def test_static_files_are_served_without_a_cdn(alice_client):
     assert "/static/css/candor.css" in page
     assert "/static/vendor/htmx-2.0.11.min.js" in page
     assert "https://" not in page.split("<body")[0]
+
+
+def test_staff_without_a_customer_record_get_a_clear_404_never_a_500(client, charlie):
+    from transparency import urls
+
+    client.force_login(charlie)
+    for pattern in urls.urlpatterns:
+        if pattern.pattern.converters:
+            continue  # pages about one object; the IDOR sweep covers those
+        response = client.get(reverse(f"dashboard:{pattern.name}"))
+        assert response.status_code in (200, 404), (pattern.name, response.status_code)
+        if response.status_code == 404:
+            assert b"No customer record" in response.content, pattern.name
