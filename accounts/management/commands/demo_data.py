@@ -69,6 +69,7 @@ class Command(BaseCommand):
             user.save()
         customer_create(user=user)
         widget_demo = self._widget_demo(brand, user)
+        self._saved_details(user.customer)
         from recommendations.services import demo_seed  # a little history + a first model
 
         demo_seed(brand=brand, customer=user.customer)
@@ -103,6 +104,30 @@ class Command(BaseCommand):
             widget = widget_key_create(brand=brand, origins=DEMO_WIDGET_ORIGINS)
             lines.append(f"  {brand.name} widget key: {widget.key}")
         return "\n".join(lines)
+
+    def _saved_details(self, customer) -> None:
+        """A default address and a tokenized test card, so one-click reorder works."""
+        from ledger.models import Address, PaymentMethod
+        from ledger.payments import get_gateway
+        from ledger.services import address_create, payment_method_create
+
+        actor = Actor.customer(customer)
+        if not Address.objects.filter(customer=customer).exists():
+            address_create(
+                customer=customer,
+                actor=actor,
+                label="Home",
+                recipient="Demo Customer",
+                line1="1 Example Street",
+                city="Springfield",
+                postal_code="12345",
+                country="US",
+            )
+        if not PaymentMethod.objects.filter(customer=customer).exists():
+            gateway = get_gateway()
+            # Stripe's public test number: it goes to the gateway, never to the database.
+            card = gateway.tokenize("4242424242424242", 12, 2030, "123")
+            payment_method_create(customer=customer, card=card, processor=gateway.name, actor=actor)
 
     def _widget_demo(self, brand, user) -> str:
         """The demo brand site can embed the widget: its origins on the key, a customer link."""
