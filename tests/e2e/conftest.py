@@ -14,15 +14,27 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in
-# a thread with a running loop unless told it is safe (it is: the loop is Playwright's).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+@pytest.fixture(scope="package", autouse=True)
+def _playwright_loop_is_not_ours():
+    """Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
+    in a thread with a running loop unless told it is safe (it is: the loop is Playwright's).
+    Set for this package only, so it never leaks into other tests' subprocesses."""
+    previous = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    yield
+    if previous is None:
+        os.environ.pop(ASYNC_UNSAFE, None)
+    else:
+        os.environ[ASYNC_UNSAFE] = previous
 
 
-@pytest.fixture(scope="session")
-def browser():
+# Package scope: the browser (and its event loop) is gone before other tests run.
+@pytest.fixture(scope="package")
+def browser(_playwright_loop_is_not_ours):
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
