@@ -34,6 +34,18 @@ half-life ``h``: ``neutral + (weight - neutral) * 0.5 ** (a / h)``. A year-old v
 says little, and an old dismissal stops suppressing an item for ever. Explicit ratings do not
 decay, because the customer stated them and can edit them at any time.
 
+Ranking model (what the product's top-N uses)
+---------------------------------------------
+EASE (:func:`fit_ease`, Steck 2019): a closed-form item-item model on implicit positives
+(rating >= neutral). On the MovieLens-100k global time split (newest 20% = test, relevant =
+rated >= 4, warm users) it is the only model tried that beats popularity on both
+precision@10 and NDCG@10 (0.1245 / 0.1538 vs 0.1071 / 0.1331). SVD ranks below popularity
+there (0.075 / 0.095) and so do its popularity blends, so SVD stays for rating prediction
+(Q1) and for catalogues above :data:`EASE_MAX_ITEMS`. EASE's one knob, ``reg``, was picked
+by :func:`choose_ease_reg` on a validation split cut from the training period only.
+A score is ``sum_i B[i, j]`` over the customer's own positive items, so
+:func:`explain_item_item` cites exactly what raised it.
+
 Ids: Surprise stores raw ids as given, and :func:`build_trainset` turns every raw id into a
 ``str``. So ``trainset.to_inner_uid(42)`` raises even when ``"42"`` is known. Always look up
 ``str(raw_id)``.
@@ -373,6 +385,217 @@ def popular_items(items: npt.ArrayLike, ratings: npt.ArrayLike, n: int | None = 
 
 
 # --------------------------------------------------------------------------------------------
+# Implicit item-item ranking (EASE): the model the product ranks top-N with
+# --------------------------------------------------------------------------------------------
+
+#: L2 penalty of :func:`fit_ease`. Chosen by :func:`choose_ease_reg` on a validation split cut
+#: from the *training* period of MovieLens 100k (never the test period); bench_pipeline
+#: re-runs that choice and prints it next to this default.
+EASE_REG = 200.0
+#: Ratings at or above this (the neutral point of the 1-5 scale) count as positive evidence.
+#: Dismissals and low ratings are not positive, but they still mark the item as known.
+EASE_MIN_RATING = 3.0
+#: EASE keeps an (items x items) matrix; above this catalogue size the product ranks with SVD.
+EASE_MAX_ITEMS = 5000
+
+
+def interaction_matrices(
+    user_codes: npt.ArrayLike,
+    item_codes: npt.ArrayLike,
+    ratings: npt.ArrayLike,
+    shape: tuple[int, int],
+    *,
+    min_rating: float = EASE_MIN_RATING,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(positive, known)`` for dense codes: ``positive`` is 1.0 where the rating is at least
+    ``min_rating`` (float32, what EASE learns from), ``known`` marks every observed pair."""
+    users = np.asarray(user_codes, dtype=np.intp)
+    items = np.asarray(item_codes, dtype=np.intp)
+    values = np.asarray(ratings, dtype=np.float64)
+    positive = np.zeros(shape, dtype=np.float32)
+    known = np.zeros(shape, dtype=bool)
+    known[users, items] = True
+    keep = values >= min_rating
+    positive[users[keep], items[keep]] = 1.0
+    return positive, known
+
+
+def fit_ease(positive: npt.ArrayLike, *, reg: float = EASE_REG) -> np.ndarray:
+    """Item-item weights of EASE (Steck, "Embarrassingly Shallow Autoencoders", WWW 2019).
+
+    Closed form: ``P = (X'X + reg I)^-1``, ``B = -P / diag(P)`` column-wise, ``diag(B) = 0``.
+    A user's score for item ``j`` is ``sum_i x_ui B_ij``: only items they interacted with
+    add to it, which is also an exact explanation (:func:`explain_item_item`). Returns
+    float32 (the artefact is stored and scored in float32, so a recompute ranks exactly as
+    the training run did).
+    """
+    x = np.asarray(positive, dtype=np.float32)
+    if reg <= 0:
+        raise ValueError("reg must be positive.")
+    gram = (x.T @ x).astype(np.float64)  # counts: exact in float32 below 2**24
+    gram[np.diag_indices_from(gram)] += reg
+    inverse = np.linalg.inv(gram)
+    weights = inverse / -np.diag(inverse)[None, :]
+    np.fill_diagonal(weights, 0.0)
+    return weights.astype(np.float32)
+
+
+def score_item_item(positive: npt.ArrayLike, weights: np.ndarray) -> np.ndarray:
+    """Scores of every item for each row of ``positive`` (``X @ B``), as float64."""
+    x = np.asarray(positive, dtype=np.float32)
+    return np.asarray(x @ weights, dtype=np.float64)
+
+
+def explain_item_item(
+    weights: np.ndarray, positive_items: npt.ArrayLike, targets: npt.ArrayLike, *, k: int = 3
+) -> list[list[tuple[int, float]]]:
+    """For each target, up to ``k`` of the user's own positive items that raised its score
+    the most, with their exact contribution ``B[i, target]`` (> 0 only), largest first.
+
+    The score is the sum of these contributions, so the explanation is the model itself,
+    not an approximation. Only ``positive_items`` can be cited.
+    """
+    own = np.asarray(positive_items, dtype=np.intp)
+    wanted = np.asarray(targets, dtype=np.intp)
+    if len(own) == 0 or len(wanted) == 0:
+        return [[] for _ in range(len(wanted))]
+    contrib = np.asarray(weights[np.ix_(own, wanted)], dtype=np.float64).T  # targets x own
+    contrib[wanted[:, None] == own[None, :]] = -np.inf
+    order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
+    picked = np.take_along_axis(contrib, order, axis=1)
+    return [
+        [(int(own[c]), float(v)) for c, v in zip(row_cols, row_vals, strict=True) if v > 0]
+        for row_cols, row_vals in zip(order.tolist(), picked.tolist(), strict=True)
+    ]
+
+
+def explain_item_item_batch(
+    weights: np.ndarray, positive: npt.ArrayLike, targets: npt.ArrayLike, *, k: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`explain_item_item` for many users at once, with no Python loop per user.
+
+    ``positive`` is (n_users, n_items) 0/1, ``targets`` (n_users, N) item indices (``-1`` =
+    none, as :func:`top_n` pads). Returns ``(items, contributions)``, both (n_users, N, k):
+    the user's own positive items with the largest contribution ``B[i, target] > 0``,
+    largest first (ties: lower item index first), padded with ``-1`` / ``0.0``.
+
+    Only the user's own (user, item) pairs are visited: a segmented max over the nonzeros,
+    taken ``k`` times, instead of a users x targets x items block.
+    """
+    wanted = np.asarray(targets, dtype=np.intp)
+    n_users, n_targets = wanted.shape
+    items = np.full((n_users, n_targets, k), -1, dtype=np.intp)
+    contributions = np.zeros((n_users, n_targets, k))
+    owner, own = np.nonzero(np.asarray(positive) > 0)  # row-major: grouped by user, items asc
+    if len(owner) == 0 or n_targets == 0 or k <= 0:
+        return items, contributions
+    their_targets = wanted[owner]  # (nnz, N)
+    values = np.asarray(weights[own[:, None], np.where(their_targets >= 0, their_targets, 0)])
+    values = values.astype(np.float64)
+    values[(their_targets < 0) | (their_targets == own[:, None])] = -np.inf
+    users, starts = np.unique(owner, return_index=True)
+    segment = np.searchsorted(users, owner)
+    position = np.arange(len(owner))[:, None]
+    columns = np.arange(n_targets)[None, :]
+    for step in range(k):
+        best = np.maximum.reduceat(values, starts, axis=0)  # (users with positives, N)
+        first = np.where(values == best[segment], position, len(owner))
+        first = np.minimum.reduceat(first, starts, axis=0)
+        found = np.isfinite(best) & (best > 0)
+        chosen = np.minimum(first, len(owner) - 1)
+        items[users[:, None], columns, step] = np.where(found, own[chosen], -1)
+        contributions[users[:, None], columns, step] = np.where(found, best, 0.0)
+        values[chosen, np.broadcast_to(columns, chosen.shape)] = -np.inf
+    return items, contributions
+
+
+class Holdout(NamedTuple):
+    """A train/test split prepared for top-N evaluation (see :func:`holdout`)."""
+
+    user_ids: np.ndarray  # raw user ids, row order of the matrices
+    item_ids: np.ndarray  # raw item ids, column order
+    user_codes: np.ndarray  # per training row
+    item_codes: np.ndarray
+    train: Triples
+    positive: np.ndarray
+    known: np.ndarray
+    rows: np.ndarray  # matrix rows of the evaluated (warm, with >= 1 relevant) users
+    relevant: dict[Hashable, set[Hashable]]
+
+
+def holdout(
+    train: Triples,
+    test: Triples,
+    *,
+    threshold: float = 4.0,
+    min_rating: float = EASE_MIN_RATING,
+) -> Holdout:
+    """Index a split: users evaluated are those in training with >= 1 test item rated at
+    least ``threshold``; test items they already know in training cannot count as hits
+    (they are never recommended), exactly as the product behaves."""
+    user_ids, user_codes = np.unique(np.asarray(train.users), return_inverse=True)
+    item_ids, item_codes = np.unique(np.asarray(train.items), return_inverse=True)
+    user_codes, item_codes = user_codes.reshape(-1), item_codes.reshape(-1)
+    positive, known = interaction_matrices(
+        user_codes, item_codes, train.ratings, (len(user_ids), len(item_ids)), min_rating=min_rating
+    )
+    relevant = relevant_items(test.users, test.items, test.ratings, threshold=threshold)
+    row_of = {u: r for r, u in enumerate(user_ids.tolist())}
+    warm = {u: hits for u, hits in relevant.items() if u in row_of}
+    rows = np.array([row_of[u] for u in warm], dtype=np.intp)
+    return Holdout(user_ids, item_ids, user_codes, item_codes, train, positive, known, rows, warm)
+
+
+def holdout_metrics(split: Holdout, scores: np.ndarray, *, k: int = 10) -> tuple[float, float]:
+    """precision@k and NDCG@k of ``scores`` (one row per ``split.rows`` user, one column per
+    training item), known items excluded."""
+    best, _ = top_n(scores, split.known[split.rows], k)
+    recs = {
+        split.user_ids[row].item(): split.item_ids[picks[picks >= 0]].tolist()
+        for row, picks in zip(split.rows.tolist(), best, strict=True)
+    }
+    return precision_at_k(recs, split.relevant, k), ndcg_at_k(recs, split.relevant, k)
+
+
+def popularity_scores(split: Holdout) -> np.ndarray:
+    """:func:`popular_items` as scores (higher = more popular) for the evaluated users."""
+    order = popular_items(split.train.items, split.train.ratings)
+    rank = np.empty(len(order))
+    position = np.searchsorted(split.item_ids, order)
+    rank[position] = np.arange(len(order))
+    return np.tile(-rank, (len(split.rows), 1))
+
+
+def ease_scores(split: Holdout, *, reg: float = EASE_REG) -> np.ndarray:
+    """EASE fitted on the split's training part, scored for the evaluated users."""
+    weights = fit_ease(split.positive, reg=reg)
+    return score_item_item(split.positive[split.rows], weights)
+
+
+def choose_ease_reg(
+    train: Triples,
+    stamps: npt.ArrayLike,
+    *,
+    grid: Sequence[float] = (30.0, 100.0, 200.0, 500.0, 1000.0, 3000.0),
+    validation_fraction: float = 0.2,
+    k: int = 10,
+    min_rating: float = EASE_MIN_RATING,
+) -> tuple[float, dict[float, tuple[float, float]]]:
+    """Pick EASE's ``reg`` by NDCG@k on a validation split cut from ``train`` alone.
+
+    ``train``/``stamps`` must be the training period only: the newest
+    ``validation_fraction`` of it becomes the validation set, so the test period is never
+    looked at. Returns the best ``reg`` (ties: the smaller) and every ``reg``'s
+    (precision, NDCG) on validation.
+    """
+    fit_part, valid = time_split(*train, stamps, test_fraction=validation_fraction)
+    split = holdout(fit_part, valid, min_rating=min_rating)
+    table = {float(r): holdout_metrics(split, ease_scores(split, reg=r), k=k) for r in grid}
+    best = max(table, key=lambda r: (table[r][1], -r))
+    return best, table
+
+
+# --------------------------------------------------------------------------------------------
 # Explanations
 # --------------------------------------------------------------------------------------------
 
@@ -597,15 +820,24 @@ def data_fingerprint(users: npt.ArrayLike, items: npt.ArrayLike, ratings: npt.Ar
     """SHA-256 of the sorted (user, item, rating) triples: same data means same hash.
 
     This lets a stored model record exactly which data it was trained on, and lets a
-    retrain be skipped when nothing changed. Ids are hashed as ``str``, as the trainset
-    sees them. The sorted columns are JSON-encoded, so separators inside ids cannot
-    collide. ``np.lexsort`` and C-level JSON keep 100k rows well under a second.
+    retrain be skipped when nothing changed. Integer ids (the database's) are hashed as
+    sorted little-endian int64/float64 columns. Other ids are hashed as ``str``, as the
+    trainset sees them, JSON-encoded so separators inside ids cannot collide.
     """
-    user_arr = np.asarray(users).astype(str)
-    item_arr = np.asarray(items).astype(str)
+    user_arr, item_arr = np.asarray(users), np.asarray(items)
     rating_arr = np.asarray(ratings, dtype=np.float64)
     if not (len(user_arr) == len(item_arr) == len(rating_arr)):
         raise ValueError("users, items and ratings must have the same length.")
+    if user_arr.dtype.kind in "iu" and item_arr.dtype.kind in "iu":
+        # Integer ids (what the database gives): hash the sorted binary columns, which is
+        # ~50x faster than JSON; a different prefix keeps the two encodings apart.
+        columns = np.stack([user_arr.astype(np.int64), item_arr.astype(np.int64)], axis=1)
+        order = np.lexsort((rating_arr, columns[:, 1], columns[:, 0]))
+        digest = hashlib.sha256(b"candor-ml-fingerprint-v1-int64\n")
+        digest.update(np.ascontiguousarray(columns[order]).astype("<i8").tobytes())
+        digest.update(np.ascontiguousarray(rating_arr[order]).astype("<f8").tobytes())
+        return digest.hexdigest()
+    user_arr, item_arr = user_arr.astype(str), item_arr.astype(str)
     order = np.lexsort((rating_arr, item_arr, user_arr))
     columns = [user_arr[order].tolist(), item_arr[order].tolist(), rating_arr[order].tolist()]
     digest = hashlib.sha256(b"candor-ml-fingerprint-v1\n")
@@ -845,3 +1077,42 @@ def best_hours(
         for u in range(len(user_values))
         if counts[u] >= min_events
     }
+
+
+class ItemModel(NamedTuple):
+    """What serving needs from a fitted EASE (saved with :func:`save_item_model`).
+
+    ``weights`` is the (n_items, n_items) float32 matrix of :func:`fit_ease`; ``raw_iids``
+    its item ids in column order. ``raw_uids`` lists whom it was trained on, so a check can
+    prove an erased customer is gone from the artefact (the weights hold no per-user rows).
+    """
+
+    weights: np.ndarray
+    raw_iids: np.ndarray
+    raw_uids: np.ndarray
+    min_rating: float = EASE_MIN_RATING
+
+
+def save_item_model(path: str, model: ItemModel) -> None:
+    """Write an :class:`ItemModel` as a plain ``.npz`` (never pickle)."""
+    with open(path, "wb") as handle:
+        np.savez(
+            handle,
+            weights=np.asarray(model.weights, dtype=np.float32),
+            raw_iids=model.raw_iids.astype(str),
+            raw_uids=model.raw_uids.astype(str),
+            min_rating=np.array([model.min_rating]),
+        )
+
+
+def load_any_model(path: str) -> FactorModel | ItemModel:
+    """Load whichever artefact ``path`` holds: EASE (:class:`ItemModel`) or SVD factors."""
+    with np.load(path, allow_pickle=False) as data:
+        if "weights" in data.files:
+            return ItemModel(
+                weights=data["weights"],
+                raw_iids=data["raw_iids"],
+                raw_uids=data["raw_uids"],
+                min_rating=float(data["min_rating"][0]),
+            )
+    return load_model(path)

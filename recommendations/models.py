@@ -22,6 +22,7 @@ class TrainingRun(models.Model):
 
     class Algorithm(models.TextChoices):
         SVD = "svd", "SVD (matrix factorization)"
+        EASE = "ease", "EASE (item-item, closed form)"
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="training_runs")
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)

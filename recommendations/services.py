@@ -16,11 +16,12 @@ import logging
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts import outbox
@@ -43,8 +44,10 @@ STALE_PENDING = timedelta(hours=1)
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 SVD_PARAMS = {"n_factors": 100, "n_epochs": 20, "lr_all": 0.005, "reg_all": 0.02}
 SCORE_CHUNK = 2048  # users scored per matrix product (bounds memory on big brands)
+EXPLAIN_CHUNK = 256  # users explained at once (a users x 10 x items block)
+INSERT_BATCH = 1000  # rows per multi-row INSERT on PostgreSQL
 
-_model_cache: dict[str, ml.FactorModel] = {}
+_model_cache: dict[str, ml.FactorModel | ml.ItemModel] = {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,7 +122,10 @@ def train_brand(
         result = _fit_and_rank(data)
         if result.model is not None:
             artefact = str(_artefact_path(brand_id, run_id))
-            ml.save_model(artefact, result.model)
+            if isinstance(result.model, ml.ItemModel):
+                ml.save_item_model(artefact, result.model)
+            else:
+                ml.save_model(artefact, result.model)
         with transaction.atomic():
             touched = _replace_brand_results(brand_id, run_id, data, result)
             _activate(run_id, brand_id, data, result, artefact, time.perf_counter() - started)
@@ -145,18 +151,38 @@ def train_brand(
     return TrainingRun.objects.get(pk=run_id)
 
 
+class Rec(NamedTuple):
+    """One result row to write (plain values: no model instance per row)."""
+
+    customer_id: int
+    product_id: int
+    rank: int
+    score: float
+    is_popular: bool
+    explanation: list
+
+
 class _Ranked:
     """What one training produced, ready to be written."""
 
     def __init__(self) -> None:
-        self.model: ml.FactorModel | None = None
-        self.trainset = None
-        self.recommendations: list[Recommendation] = []
+        self.model: ml.ItemModel | ml.FactorModel | None = None
+        self.algorithm = TrainingRun.Algorithm.SVD.value
+        self.n_users = 0
+        self.n_items = 0
+        self.recommendations: list[Rec] = []
         self.popular: list[int] = []
         self.metrics: dict = {}
 
 
 def _fit_and_rank(data: selectors.TrainingData) -> _Ranked:
+    """Fit the ranking model and rank every customer's top-N (one of two models):
+
+    * EASE (``ml.fit_ease``, implicit item-item) when the catalogue has at most
+      ``ml.EASE_MAX_ITEMS`` rated items: the model that beats popularity on the time-split
+      hold-out (Q2), and whose scores are exactly explained by the customer's own items.
+    * SVD factors otherwise (an items x items matrix would be too big).
+    """
     out = _Ranked()
     active = np.array([pid for pid, (_, _, on) in data.products.items() if on], dtype=np.int64)
     if data.n_ratings == 0:
@@ -167,161 +193,243 @@ def _fit_and_rank(data: selectors.TrainingData) -> _Ranked:
         for p in ml.popular_items(data.items, data.ratings)
         if data.products.get(int(p), ("", "", False))[2]
     ][:POPULAR_KEEP]
+    user_ids, user_codes = np.unique(data.users, return_inverse=True)
+    item_ids, item_codes = np.unique(data.items, return_inverse=True)
+    out.n_users, out.n_items = len(user_ids), len(item_ids)
+    positive, known = ml.interaction_matrices(
+        user_codes.reshape(-1), item_codes.reshape(-1), data.ratings, (out.n_users, out.n_items)
+    )
+    inactive = ~np.isin(item_ids, active)
+    if out.n_items <= ml.EASE_MAX_ITEMS:
+        _rank_ease(data, out, user_ids, item_ids, positive, known, inactive)
+    else:
+        _rank_svd(data, out, active)
+    ranked = {r.customer_id for r in out.recommendations}
+    counts = known.sum(axis=1)
+    cold = {
+        int(user_ids[u]): set(item_ids[known[u]].tolist())
+        for u in range(out.n_users)
+        if int(user_ids[u]) not in ranked or counts[u] < MIN_RATINGS
+    }
+    out.recommendations += _popular_rows(cold, out.popular)
+    out.metrics = {"popular": out.popular, "cold_start_customers": len(cold)}
+    return out
+
+
+def _rank_ease(data, out: _Ranked, user_ids, item_ids, positive, known, inactive) -> None:
+    weights = ml.fit_ease(positive, reg=ml.EASE_REG)
+    out.model = ml.ItemModel(weights, item_ids.astype(str), user_ids.astype(str))
+    out.algorithm = "ease"
+    # Personal results need MIN_RATINGS interactions and at least one positive one.
+    eligible = np.flatnonzero((known.sum(axis=1) >= MIN_RATINGS) & (positive.sum(axis=1) > 0))
+    for start in range(0, len(eligible), EXPLAIN_CHUNK):
+        rows = eligible[start : start + EXPLAIN_CHUNK]
+        scores = ml.score_item_item(positive[rows], weights)
+        best, values = ml.top_n(scores, known[rows] | inactive[None, :], TOP_N)
+        cited, _ = ml.explain_item_item_batch(weights, positive[rows], best, k=EXPLAIN_ITEMS)
+        whys = [[[(i, 0.0) for i in why if i >= 0] for why in user] for user in cited.tolist()]
+        out.recommendations += _personal_rows(data, user_ids[rows], item_ids, best, values, whys)
+
+
+def _rank_svd(data, out: _Ranked, active: np.ndarray) -> None:
+    """Large catalogues: Funk SVD factors, explained by factor cosine similarity."""
     trainset = ml.build_trainset(data.users, data.items, data.ratings)
     algo = ml.fit_svd(trainset, random_state=0, **SVD_PARAMS)
     model = ml.factor_model(algo, trainset)
-    out.model, out.trainset = model, trainset
-    item_ids = model.raw_iids.astype(np.int64)
+    out.model = model
+    item_ids = model.raw_iids.astype(np.int64)  # Surprise's inner order
     inactive = ~np.isin(item_ids, active)
     unit = ml.unit_rows(model.qi)
     neutral = sum(trainset.rating_scale) / 2.0
+    eligible, best_all, values_all, whys = [], [], [], []
     for start in range(0, trainset.n_users, SCORE_CHUNK):
         uids = np.arange(start, min(start + SCORE_CHUNK, trainset.n_users))
         scores = ml.score_all_svd(algo, trainset, uids, clip=False)
         known = np.zeros_like(scores, dtype=bool)
         for row, uid in enumerate(uids):
             known[row, [i for i, _ in trainset.ur[uid]]] = True
-        known |= inactive[None, :]
-        best, values = ml.top_n(scores, known, TOP_N)
+        best, values = ml.top_n(scores, known | inactive[None, :], TOP_N)
         for row, uid in enumerate(uids):
-            cid = int(model.raw_uids[uid])
             rated = trainset.ur[uid]
             if len(rated) < MIN_RATINGS:
-                continue  # cold start: filled with popular items below
+                continue  # cold start: filled with popular items by the caller
             picks = best[row][best[row] >= 0]
             rated_items = np.array([i for i, _ in rated], dtype=np.intp)
             rated_values = np.array([r for _, r in rated])
-            whys = ml.explain_many_from_factors(
-                unit, rated_items, rated_values, picks, baseline=neutral, k=EXPLAIN_ITEMS
-            )
-            for rank, (iid, score, why) in enumerate(
-                zip(picks, values[row][: len(picks)], whys, strict=True), start=1
-            ):
-                out.recommendations.append(
-                    Recommendation(
-                        customer_id=cid,
-                        brand_id=data.brand.pk,
-                        product_id=int(item_ids[iid]),
-                        rank=rank,
-                        score=float(score),
-                        explanation=_explanation(data, cid, why, item_ids),
-                    )
+            whys.append(
+                ml.explain_many_from_factors(
+                    unit, rated_items, rated_values, picks, baseline=neutral, k=EXPLAIN_ITEMS
                 )
-    cold = {
-        int(model.raw_uids[u]): {int(item_ids[i]) for i, _ in trainset.ur[u]}
-        for u in range(trainset.n_users)
-        if len(trainset.ur[u]) < MIN_RATINGS
-    }
-    out.recommendations += _popular_rows(data, cold, out.popular)
-    out.metrics = {"popular": out.popular, "cold_start_customers": len(cold)}
-    return out
-
-
-def _explanation(data, cid: int, why, item_ids: np.ndarray) -> list[dict]:
-    cites: list[dict] = []
-    for iid, _contribution in why:
-        pid = int(item_ids[iid])
-        name = data.products.get(pid, ("a product",))[0]
-        points = sorted(data.points.get((cid, pid), []), key=lambda p: p.when, reverse=True)
-        for point in points[: selectors.MAX_POINTS_PER_PAIR]:
-            cites.append(
-                {
-                    "kind": point.kind,
-                    "pk": point.pk,
-                    "product_id": pid,
-                    "label": selectors.point_label(point, name),
-                    "date": point.when.date().isoformat(),
-                }
             )
-    return cites
+            eligible.append(int(model.raw_uids[uid]))
+            best_all.append(best[row])
+            values_all.append(values[row])
+    if eligible:
+        out.recommendations = _personal_rows(
+            data, np.array(eligible), item_ids, np.array(best_all), np.array(values_all), whys
+        )
 
 
-def _popular_rows(data, known: dict[int, set[int]], popular: list[int]) -> list[Recommendation]:
+def _personal_rows(data, customers, item_ids, best, values, whys) -> list[Rec]:
+    """Result rows with explanations; the cited points are looked up in one batch and are
+    always the customer's own (``data`` holds only allowed points, keyed by customer)."""
+    cite_customers, cite_products = [], []
+    # Only the valid picks (top_n pads with -1 at the end) have explanations.
+    whys = [user[: int((best[row] >= 0).sum())] for row, user in enumerate(whys)]
+    for cid, user_whys in zip(customers.tolist(), whys, strict=True):
+        for why in user_whys:
+            for iid, _contribution in why:
+                cite_customers.append(cid)
+                cite_products.append(int(item_ids[iid]))
+    cites = iter(data.cites(np.array(cite_customers), np.array(cite_products)))
+    rows = []
+    for row, (cid, user_whys) in enumerate(zip(customers.tolist(), whys, strict=True)):
+        picks = best[row][best[row] >= 0]
+        for rank, (iid, score, why) in enumerate(
+            zip(picks.tolist(), values[row][: len(picks)].tolist(), user_whys, strict=True),
+            start=1,
+        ):
+            explanation = [c for _ in why for c in next(cites)]
+            rows.append(Rec(cid, int(item_ids[iid]), rank, float(score), False, explanation))
+    return rows
+
+
+def _popular_rows(known: dict[int, set[int]], popular: list[int]) -> list[Rec]:
     """Cold start: the brand's popular items the customer has not interacted with."""
     rows = []
     for cid, seen in sorted(known.items()):
         picks = [p for p in popular if p not in seen][:TOP_N]
-        rows += [
-            Recommendation(
-                customer_id=cid,
-                brand_id=data.brand.pk,
-                product_id=pid,
-                rank=rank,
-                score=0.0,
-                is_popular=True,
-            )
-            for rank, pid in enumerate(picks, start=1)
-        ]
+        rows += [Rec(cid, pid, rank, 0.0, True, []) for rank, pid in enumerate(picks, start=1)]
     return rows
 
 
-def _interests_and_hours(data, customer_ids=None) -> tuple[list, list]:
-    categories = np.array(
-        [data.products.get(int(p), ("", ""))[1] for p in data.items.tolist()], dtype=object
-    ).astype(str)
+def _interests_and_hours(data) -> tuple[list[tuple], list[tuple]]:
+    """(customer, category, weight) and (customer, hour, confidence) rows."""
+    item_values, codes = np.unique(data.items, return_inverse=True)
+    names = [data.products.get(int(p), ("", ""))[1] for p in item_values.tolist()]
+    categories = np.array(names or [""], dtype=str)[codes.reshape(-1)]
     interests = ml.category_interests(data.users, categories, data.ratings)
     hours = ml.best_hours(data.hour_users, data.hours)
-    brand_id = data.brand.pk
-    interest_rows = [
-        InferredInterest(customer_id=int(cid), brand_id=brand_id, category=cat, weight=w)
-        for cid, cats in interests.items()
-        for cat, w in cats
-    ]
-    hour_rows = [
-        ContactHourInference(customer_id=int(cid), brand_id=brand_id, hour=h, confidence=c)
-        for cid, (h, c) in hours.items()
-    ]
+    interest_rows = [(int(cid), cat, w) for cid, cats in interests.items() for cat, w in cats]
+    hour_rows = [(int(cid), h, c) for cid, (h, c) in hours.items()]
     return interest_rows, hour_rows
-
-
-def _keep_switched_off(model, rows, scope: dict, key) -> None:
-    """A customer's "keep but don't use" on an inferred row survives its recomputation."""
-    off = {tuple(k) for k in model.objects.filter(in_use=False, **scope).values_list(*key)}
-    if off:
-        for row in rows:
-            if tuple(getattr(row, f) for f in key) in off:
-                row.in_use = False
 
 
 def _replace_brand_results(brand_id: int, run_id: int, data, result: _Ranked) -> set[int]:
     scope = {"brand_id": brand_id}
-    before = set(Recommendation.objects.filter(**scope).values_list("customer_id", flat=True))
-    before |= set(InferredInterest.objects.filter(**scope).values_list("customer_id", flat=True))
+    before = set(
+        Recommendation.objects.filter(**scope).values_list("customer_id", flat=True).distinct()
+    )
+    before |= set(
+        InferredInterest.objects.filter(**scope).values_list("customer_id", flat=True).distinct()
+    )
     interests, hours = _interests_and_hours(data)
-    for rec in result.recommendations:
-        rec.training_run_id = run_id
-    _write(scope, result.recommendations, interests, hours)
-    after = {r.customer_id for r in result.recommendations} | {r.customer_id for r in interests}
-    return before | after | {r.customer_id for r in hours}
+    _write(scope, result.recommendations, interests, hours, run_id=run_id)
+    after = {r.customer_id for r in result.recommendations} | {r[0] for r in interests}
+    return before | after | {r[0] for r in hours}
 
 
-def _write(scope: dict, recs: list, interests: list, hours: list) -> None:
-    _keep_switched_off(Recommendation, recs, scope, ("customer_id", "product_id"))
-    _keep_switched_off(InferredInterest, interests, scope, ("customer_id", "category"))
-    _keep_switched_off(ContactHourInference, hours, scope, ("customer_id",))
+def _switched_off(model, scope: dict, key: tuple[str, ...]) -> set[tuple]:
+    """A customer's "keep but don't use" on an inferred row survives its recomputation."""
+    return {tuple(k) for k in model.objects.filter(in_use=False, **scope).values_list(*key)}
+
+
+def _insert(model, fields: list[str], rows: list[tuple]) -> None:
+    """Insert ready-made rows with plain SQL: no model instance, no per-field preparation.
+
+    SQLite runs ``executemany`` in C; PostgreSQL gets multi-row VALUES in batches. Values
+    must already be database-ready (see :func:`_now_db` and the JSON adaptation).
+    """
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(model._meta.get_field(f).column) for f in fields)
+    # Names come from the model's meta (quoted); every value is a bound parameter.
+    head = f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.executemany(head + one, rows)
+            return
+        for start in range(0, len(rows), INSERT_BATCH):
+            batch = rows[start : start + INSERT_BATCH]
+            cursor.execute(head + ", ".join([one] * len(batch)), [v for r in batch for v in r])
+
+
+def _write(scope: dict, recs: list[Rec], interests: list, hours: list, *, run_id: int) -> None:
+    """Replace the scope's results (call inside a transaction)."""
+    off_recs = _switched_off(Recommendation, scope, ("customer_id", "product_id"))
+    off_interests = _switched_off(InferredInterest, scope, ("customer_id", "category"))
+    off_hours = _switched_off(ContactHourInference, scope, ("customer_id",))
     Recommendation.objects.filter(**scope).delete()
     InferredInterest.objects.filter(**scope).delete()
     ContactHourInference.objects.filter(**scope).delete()
-    Recommendation.objects.bulk_create(recs, batch_size=2000)
-    InferredInterest.objects.bulk_create(interests, batch_size=2000)
-    ContactHourInference.objects.bulk_create(hours, batch_size=2000)
+    brand_id, now = scope["brand_id"], _now_db()
+    common = ["customer_id", "brand_id", "source", "in_use", "created_at", "updated_at"]
+    adapt_json = connection.ops.adapt_json_value
+    _insert(
+        Recommendation,
+        [*common, "product_id", "rank", "score", "is_popular", "explanation", "training_run_id"],
+        [
+            (
+                r.customer_id,
+                brand_id,
+                Source.INFERRED,
+                (r.customer_id, r.product_id) not in off_recs,
+                now,
+                now,
+                r.product_id,
+                r.rank,
+                r.score,
+                r.is_popular,
+                adapt_json(r.explanation, None),
+                run_id,
+            )
+            for r in recs
+        ],
+    )
+    _insert(
+        InferredInterest,
+        [*common, "category", "weight"],
+        [
+            (cid, brand_id, Source.INFERRED, (cid, cat) not in off_interests, now, now, cat, w)
+            for cid, cat, w in interests
+        ],
+    )
+    _insert(
+        ContactHourInference,
+        [*common, "hour", "confidence"],
+        [
+            (cid, brand_id, Source.INFERRED, (cid,) not in off_hours, now, now, h, c)
+            for cid, h, c in hours
+        ],
+    )
+
+
+def _now_db():
+    return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
 def _activate(run_id, brand_id, data, result: _Ranked, artefact: str, seconds: float) -> None:
-    trainset = result.trainset
     TrainingRun.objects.filter(brand_id=brand_id, is_active=True).exclude(pk=run_id).update(
         is_active=False
     )
+    params = {"reg": ml.EASE_REG, "min_rating": ml.EASE_MIN_RATING}
     TrainingRun.objects.filter(pk=run_id).update(
         state=TrainingRun.State.SUCCEEDED,
         is_active=True,
+        algorithm=result.algorithm,
         data_fingerprint=ml.data_fingerprint(data.users, data.items, data.ratings)
         if data.n_ratings
         else "",
-        n_users=trainset.n_users if trainset else 0,
-        n_items=trainset.n_items if trainset else 0,
+        n_users=result.n_users,
+        n_items=result.n_items,
         n_ratings=data.n_ratings,
-        metrics={**result.metrics, "popular": result.popular, "params": SVD_PARAMS},
+        metrics={
+            **result.metrics,
+            "popular": result.popular,
+            "params": params if result.algorithm == "ease" else SVD_PARAMS,
+        },
         artefact_path=artefact,
         duration_seconds=seconds,
         finished_at=timezone.now(),
@@ -331,21 +439,38 @@ def _activate(run_id, brand_id, data, result: _Ranked, artefact: str, seconds: f
 
 def _audit_bulk(customer_ids: set[int], brand_id: int, task: str) -> None:
     """One audit row per customer whose inferred data changed (bulk, same transaction)."""
-    existing = set(Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True))
-    AuditEvent.objects.bulk_create(
+    existing = Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True)
+    now = _now_db()
+    kind = Actor.system(task).kind
+    _insert(
+        AuditEvent,
         [
-            AuditEvent(
-                customer_id=cid,
-                actor_kind=Actor.system(task).kind,
-                actor_label=task,
-                actor_brand_id=brand_id,
-                data_kind="recommendation",
-                action="recompute",
-                reason="model retrained",
+            "customer_id",
+            "actor_kind",
+            "actor_user_id",
+            "actor_brand_id",
+            "actor_label",
+            "data_kind",
+            "action",
+            "object_ref",
+            "reason",
+            "created_at",
+        ],  # fmt: skip
+        [
+            (
+                cid,
+                kind,
+                None,
+                brand_id,
+                task,
+                "recommendation",
+                "recompute",
+                "",
+                "model retrained",
+                now,
             )
             for cid in sorted(existing)
         ],
-        batch_size=2000,
     )
 
 
@@ -407,21 +532,22 @@ def nightly_retrain() -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _load_model(path: str) -> ml.FactorModel | None:
+def _load_model(path: str) -> ml.FactorModel | ml.ItemModel | None:
     if not path or not Path(path).is_file():
         return None
     if path not in _model_cache:
         _model_cache.clear()  # one brand's model at a time is plenty for a worker
-        _model_cache[path] = ml.load_model(path)
+        _model_cache[path] = ml.load_any_model(path)
     return _model_cache[path]
 
 
 def customer_recompute(*, customer_id: int) -> int:
     """Recompute one customer's results on every brand's active model; returns rows written.
 
-    Their current allowed ratings are folded into the model (item factors fixed), so new
-    data counts and withdrawn data stops counting at once. Too little data, or no model
-    yet: popular items, labelled as cold start. Purpose off: no personal results at all.
+    Their current allowed data is scored with the active model (EASE: their positive items
+    times the item weights; SVD: ratings folded in with item factors fixed), so new data
+    counts and withdrawn data stops counting at once. Too little data, or no model yet:
+    popular items, labelled as cold start. Purpose off: no personal results at all.
     """
     if not Customer.objects.filter(pk=customer_id).exists():
         return 0
@@ -432,7 +558,7 @@ def customer_recompute(*, customer_id: int) -> int:
         interests, hours = _interests_and_hours(data)
         scope = {"brand_id": run.brand_id, "customer_id": customer_id}
         with transaction.atomic():
-            _write(scope, recs, interests, hours)
+            _write(scope, recs, interests, hours, run_id=run.pk)
             audit_record(
                 actor=Actor.system("recommendations.recompute_customer"),
                 customer=Customer(pk=customer_id),
@@ -445,51 +571,45 @@ def customer_recompute(*, customer_id: int) -> int:
     return written
 
 
-def _rank_one(data, customer_id: int, run: TrainingRun) -> list[Recommendation]:
+def _rank_one(data, customer_id: int, run: TrainingRun) -> list[Rec]:
     if not data.personalization.get(customer_id, False):
         return []  # personalization is off: no personal results, not even cold-start rows
     model = _load_model(run.artefact_path)
     popular = run.metrics.get("popular", [])
     known_products = {int(p) for p in data.items.tolist()}
     active = {pid for pid, (_, _, on) in data.products.items() if on}
+    cold = _popular_rows({customer_id: known_products}, [p for p in popular if p in active])
     if model is None or data.n_ratings < MIN_RATINGS:
-        rows = _popular_rows(
-            data, {customer_id: known_products}, [p for p in popular if p in active]
-        )
-        for row in rows:
-            row.training_run_id = run.pk
-        return rows
+        return cold
     item_ids = model.raw_iids.astype(np.int64)
-    index = {int(pid): i for i, pid in enumerate(item_ids)}
+    index = {int(pid): i for i, pid in enumerate(item_ids.tolist())}
     inner = np.array([index.get(int(p), -1) for p in data.items.tolist()], dtype=np.intp)
     found = inner >= 0
-    bu, pu = ml.fold_in_user(model, inner[found], data.ratings[found])
-    scores = ml.score_user(model, bu, pu, clip=False)
     known = np.isin(item_ids, list(known_products)) | ~np.isin(item_ids, list(active))
-    best, values = ml.top_n(scores[None, :], known[None, :], TOP_N)
-    picks = best[0][best[0] >= 0]
-    whys = ml.explain_many_from_factors(
-        ml.unit_rows(model.qi),
-        inner[found],
-        data.ratings[found],
-        picks,
-        baseline=sum(model.rating_scale) / 2.0,
-        k=EXPLAIN_ITEMS,
-    )
-    return [
-        Recommendation(
-            customer_id=customer_id,
-            brand_id=data.brand.pk,
-            product_id=int(item_ids[iid]),
-            rank=rank,
-            score=float(score),
-            explanation=_explanation(data, customer_id, why, item_ids),
-            training_run_id=run.pk,
+    if isinstance(model, ml.ItemModel):
+        own = np.unique(inner[found & (data.ratings >= model.min_rating)])
+        if len(own) == 0:
+            return cold  # nothing positive to go on: honest cold start
+        positive = np.zeros((1, len(item_ids)), dtype=np.float32)
+        positive[0, own] = 1.0
+        scores = ml.score_item_item(positive, model.weights)
+        best, values = ml.top_n(scores, known[None, :], TOP_N)
+        picks = best[0][best[0] >= 0]
+        whys = ml.explain_item_item(model.weights, own, picks, k=EXPLAIN_ITEMS)
+    else:
+        bu, pu = ml.fold_in_user(model, inner[found], data.ratings[found])
+        scores = ml.score_user(model, bu, pu, clip=False)
+        best, values = ml.top_n(scores[None, :], known[None, :], TOP_N)
+        picks = best[0][best[0] >= 0]
+        whys = ml.explain_many_from_factors(
+            ml.unit_rows(model.qi),
+            inner[found],
+            data.ratings[found],
+            picks,
+            baseline=sum(model.rating_scale) / 2.0,
+            k=EXPLAIN_ITEMS,
         )
-        for rank, (iid, score, why) in enumerate(
-            zip(picks, values[0][: len(picks)], whys, strict=True), start=1
-        )
-    ]
+    return _personal_rows(data, np.array([customer_id]), item_ids, best, values, [whys])
 
 
 @transaction.atomic

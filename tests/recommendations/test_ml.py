@@ -382,4 +382,129 @@ def test_data_fingerprint_is_stable_order_independent_and_sensitive(data) -> Non
     changed[0] = 6.0 - changed[0] if changed[0] != 3.0 else 4.0
     assert ml.data_fingerprint(data.users, data.items, changed) != first
     assert ml.data_fingerprint(data.users[1:], data.items[1:], data.ratings[1:]) != first
-    assert ml.data_fingerprint([1], [2], [3]) == ml.data_fingerprint(["1"], ["2"], [3.0])
+    # Integer ids (the database's) hash as int64 whatever their dtype; other ids as str.
+    small = (np.array([1], dtype=np.int32), np.array([2], dtype=np.int16), [3.0])
+    assert ml.data_fingerprint([1], [2], [3]) == ml.data_fingerprint(*small)
+    assert ml.data_fingerprint(["1"], ["2"], [3]) == ml.data_fingerprint(
+        np.array(["1"]), ["2"], [3.0]
+    )
+    assert ml.data_fingerprint([1], [2], [3]) != ml.data_fingerprint([1], [2], [4])
+
+
+# --------------------------------------------------------------------------- EASE (implicit)
+
+
+def _two_tastes(seed: int = 0) -> np.ndarray:
+    """0/1 interactions: users 0-9 like items 0-5, users 10-19 like items 6-11 (with gaps)."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((20, 12), dtype=np.float32)
+    x[:10, :6] = rng.random((10, 6)) < 0.7
+    x[10:, 6:] = rng.random((10, 6)) < 0.7
+    return x
+
+
+def test_fit_ease_matches_the_closed_form_and_has_a_zero_diagonal() -> None:
+    x = _two_tastes()
+    reg = 5.0
+    weights = ml.fit_ease(x, reg=reg)
+    inverse = np.linalg.inv(x.T.astype(float) @ x + reg * np.eye(12))
+    expected = np.eye(12) - inverse / np.diag(inverse)[None, :]
+    np.fill_diagonal(expected, 0.0)
+    assert weights.dtype == np.float32
+    assert np.allclose(weights, expected, atol=1e-5)
+    assert np.all(np.diag(weights) == 0.0)
+    with pytest.raises(ValueError):
+        ml.fit_ease(x, reg=0.0)
+
+
+def test_ease_ranks_a_users_own_taste_first() -> None:
+    x = _two_tastes()
+    scores = ml.score_item_item(x, ml.fit_ease(x, reg=2.0))
+    best, _ = ml.top_n(scores, x > 0, 1)
+    checked = 0
+    for user in range(20):
+        liked = set(range(6) if user < 10 else range(6, 12))
+        if liked - set(np.flatnonzero(x[user]).tolist()):  # something of theirs left to find
+            assert int(best[user][0]) in liked
+            checked += 1
+    assert checked >= 10
+
+
+def test_interaction_matrices_keep_dismissals_known_but_not_positive() -> None:
+    positive, known = ml.interaction_matrices([0, 0, 1], [0, 1, 1], [5.0, 1.0, 3.0], (2, 3))
+    assert positive.tolist() == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    assert known.tolist() == [[True, True, False], [False, True, False]]
+
+
+def test_explain_item_item_cites_only_own_items_and_sums_to_the_score() -> None:
+    x = _two_tastes(1)
+    weights = ml.fit_ease(x, reg=2.0)
+    user = 3
+    own = np.flatnonzero(x[user])
+    targets = np.flatnonzero(x[user] == 0)
+    whys = ml.explain_item_item(weights, own, targets, k=len(own))
+    scores = ml.score_item_item(x[user][None, :], weights)[0]
+    for target, why in zip(targets, whys, strict=True):
+        assert {i for i, _ in why} <= set(own.tolist())
+        assert [c for _, c in why] == sorted((c for _, c in why), reverse=True)
+        positives = weights[own, target][weights[own, target] > 0].sum()
+        assert np.isclose(sum(c for _, c in why), positives, atol=1e-6)
+        assert sum(c for _, c in why) >= scores[target] - 1e-6  # negatives only lower it
+
+
+def test_explain_item_item_batch_agrees_with_the_one_user_version() -> None:
+    rng = np.random.default_rng(4)
+    x = (rng.random((15, 25)) < 0.3).astype(np.float32)
+    x[7] = 0.0  # a user with nothing positive: nothing to cite
+    weights = ml.fit_ease(x, reg=3.0)
+    best, _ = ml.top_n(ml.score_item_item(x, weights), x > 0, 5)
+    best[2, 3:] = -1  # padding, as top_n gives when few items are eligible
+    items, contributions = ml.explain_item_item_batch(weights, x, best, k=2)
+    for user in range(15):
+        picks = best[user][best[user] >= 0]
+        want = ml.explain_item_item(weights, np.flatnonzero(x[user]), picks, k=2)
+        for slot, why in enumerate(want):
+            got = [
+                (int(i), float(c))
+                for i, c in zip(items[user, slot], contributions[user, slot], strict=True)
+                if i >= 0
+            ]
+            assert [i for i, _ in got] == [i for i, _ in why]
+            assert np.allclose([c for _, c in got], [c for _, c in why])
+        assert np.all(items[user, len(picks) :] == -1)
+    assert np.all(items[7] == -1)
+
+
+def test_holdout_metrics_and_popularity_scores_on_a_hand_example() -> None:
+    train = ml.Triples(
+        np.array([1, 1, 2, 2, 3]), np.array([10, 20, 10, 30, 10]), np.array([5.0, 4, 5, 4, 2])
+    )
+    test = ml.Triples(np.array([1, 2, 9]), np.array([30, 20, 10]), np.array([5.0, 4, 5]))
+    split = ml.holdout(train, test)
+    assert split.relevant == {1: {30}, 2: {20}}  # user 9 is cold: not evaluated
+    pop = ml.popularity_scores(split)  # 10 (3 ratings) > 20 (tie on count, 4.0) ... 30 (4.0)
+    assert pop.shape == (2, 3) and np.argmax(pop[0]) == 0
+    precision, ndcg = ml.holdout_metrics(split, pop, k=1)
+    # user 1 knows 10, 20: best unknown is 30 (a hit); user 2 knows 10, 30: gets 20 (a hit)
+    assert (precision, ndcg) == (1.0, 1.0)
+    precision, _ = ml.holdout_metrics(split, -pop, k=1)
+    assert precision == 1.0  # only one unknown item each, so any order hits
+
+
+def test_choose_ease_reg_looks_only_at_the_training_period() -> None:
+    rng = np.random.default_rng(5)
+    users = np.repeat(np.arange(30), 8)
+    items = np.concatenate([rng.choice(20, 8, replace=False) for _ in range(30)])
+    ratings = rng.integers(3, 6, size=len(users)).astype(float)
+    stamps = np.arange(len(users), dtype=float)
+    best, table = ml.choose_ease_reg(
+        ml.Triples(users, items, ratings), stamps, grid=(1.0, 10.0, 100.0)
+    )
+    assert best in table and set(table) == {1.0, 10.0, 100.0}
+    assert all(0.0 <= p <= 1.0 and 0.0 <= n <= 1.0 for p, n in table.values())
+    # The table is exactly EASE scored on the newest 20% of what it was given.
+    fit_part, valid = ml.time_split(users, items, ratings, stamps, test_fraction=0.2)
+    split = ml.holdout(fit_part, valid)
+    for reg, metrics in table.items():
+        assert metrics == ml.holdout_metrics(split, ml.ease_scores(split, reg=reg))
+    assert table[best][1] == max(n for _, n in table.values())

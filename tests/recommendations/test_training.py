@@ -142,7 +142,8 @@ def test_a_failed_run_is_recorded_and_keeps_the_previous_model_active(shop, crow
     def broken(*args, **kwargs):
         raise ValueError("bad data")
 
-    monkeypatch.setattr(ml, "fit_svd", broken)
+    monkeypatch.setattr(ml, "fit_ease", broken)  # the ranking model of small catalogues
+    monkeypatch.setattr(ml, "fit_svd", broken)  # ... and of large ones
     with pytest.raises(ValueError):
         services.train_brand(brand_id=brand.pk)
 
