@@ -44,7 +44,12 @@ serve: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile.prod
 
 ## make bench: benchmarks with ratios against baselines measured in the same run
+## (bench_widget uses Debian's wrk as its load generator: installed here when missing and
+## running as root; without it the benchmark falls back to a Python client)
 bench: install
+	@if ! command -v wrk >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get install -y -q wrk >/dev/null || echo "wrk not installed: Python load generator"; \
+	fi
 	CANDOR_VAR_DIR=$(CURDIR)/var/bench $(PY) tests/benchmarks/run.py
 
 clean:

@@ -19,10 +19,24 @@ class NoStoreMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if request.path.startswith(self.prefixes) or (user is not None and user.is_authenticated):
+        if _widget_public(request, response):
+            pass  # the widget's popular list: nothing personal, cacheable (widget_api)
+        elif request.path.startswith(self.prefixes) or (user is not None and user.is_authenticated):
             patch_cache_control(response, no_store=True, private=True)
         if "Permissions-Policy" not in response:
             response["Permissions-Policy"] = (
                 "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
             )
         return response
+
+
+WIDGET_API_PREFIX = "/api/v1/widget/"
+
+
+def _widget_public(request, response) -> bool:
+    """A widget API answer its view marked public (the brand's popular list, the same for
+    every visitor) keeps its own Cache-Control; every other widget answer (personal, errors,
+    events) gets no-store like the rest of the API."""
+    return request.path.startswith(WIDGET_API_PREFIX) and "public" in response.get(
+        "Cache-Control", ""
+    )

@@ -8,23 +8,29 @@ such a token holder; anonymous visitors are answered 204 and not tracked.
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Literal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.cache import patch_vary_headers
 from ninja import Field, Query, Router, Schema
 
 from accounts.models import Customer
 
 from . import widget_auth
-from .selectors import widget_items
+from .selectors import widget_cache_key, widget_items
 from .widget_services import widget_events_record
 
 router = Router(auth=None, tags=["widget"])
 
 POPULAR_LABEL = "Popular right now"
-PERSONAL_MAX_AGE = 60
-ANONYMOUS_MAX_AGE = 120
+# The popular list may sit in shared caches for a minute (config.middleware lets this
+# through); a personal answer is never stored anywhere, so "off" and "deleted" act at once.
+ANONYMOUS_CACHE_CONTROL = "public, max-age=60"
+PERSONAL_CACHE_CONTROL = "private, no-store"
+# Results are fetched (and cached by the selector) at the largest n the API allows, then
+# cut to the caller's n, so a first caller asking for 2 cannot shorten everyone's list.
+MAX_ITEMS = 20
 ITEM_FIELDS = ("product_id", "external_id", "name", "category", "price", "image_url", "why")
 
 
@@ -52,7 +58,7 @@ class WidgetRecommendations(Schema):
 class RecommendationsQuery(Schema):
     key: str = Field(..., max_length=60, description="The brand's publishable key (pk_...).")
     slot: str = Field("home", max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
-    n: int = Field(8, ge=1, le=20)
+    n: int = Field(8, ge=1, le=MAX_ITEMS)
     token: str | None = Field(
         None,
         max_length=widget_auth.MAX_TOKEN_LENGTH,
@@ -78,18 +84,19 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
 
 
 def _gate(request: HttpRequest) -> tuple[widget_auth.WidgetClient | None, HttpResponse | None]:
-    """Key, then origin, then rate limit. Errors say what to fix, never anything personal."""
+    """Key, then origin. Errors say what to fix, never anything personal."""
     client = widget_auth.request_client(request)
     if client is None:
         return None, _error(403, "Unknown or revoked widget key.")
     if not widget_auth.origin_allowed(client, request.headers.get("origin")):
         return None, _error(403, "This page's origin is not registered for the widget key.")
-    retry_after = widget_auth.rate_limit_retry_after(
-        key=client.key, ip=widget_auth.client_ip(request)
-    )
-    if retry_after is not None:
-        return None, _error(429, "Too many requests.", **{"Retry-After": str(retry_after)})
     return client, None
+
+
+def _rate_limited(retry_after: int | None) -> HttpResponse | None:
+    if retry_after is None:
+        return None
+    return _error(429, "Too many requests.", **{"Retry-After": str(retry_after)})
 
 
 def _clean_item(item: dict) -> dict:
@@ -98,6 +105,62 @@ def _clean_item(item: dict) -> dict:
     for name in ITEM_FIELDS[1:]:
         out[name] = "" if out[name] is None else str(out[name])
     return out
+
+
+def _body(payload: dict, *, personalized: bool, slot: str, n: int) -> bytes:
+    return json.dumps(
+        {
+            "personalized": personalized,
+            "label": (payload.get("label") or POPULAR_LABEL) if personalized else POPULAR_LABEL,
+            "slot": slot,
+            "items": [_clean_item(item) for item in payload.get("items", [])[:n]],
+        }
+    ).encode()
+
+
+# The popular answer, serialized, per (widget key, slot, n) for a few seconds: nothing
+# personal is ever kept here, and it is served `public, max-age=60` anyway, so any shared
+# cache may keep it longer than this. A refresh (retrain) shows within POPULAR_MEMO_SECONDS.
+_popular_bodies: dict[tuple[str, str, int], tuple[float, bytes]] = {}
+POPULAR_MEMO_SECONDS = 5.0
+POPULAR_MEMO_MAX = 512
+
+
+def popular_memo_clear() -> None:
+    _popular_bodies.clear()
+
+
+def _popular_body(client: widget_auth.WidgetClient, *, slot: str, n: int) -> bytes:
+    memo_key = (client.key, slot, n)
+    now = time.monotonic()
+    hit = _popular_bodies.get(memo_key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    raw = widget_auth.cache_get_raw(widget_cache_key(client.brand.pk, None))
+    if isinstance(raw, bytes):
+        payload = widget_auth.cache_loads(raw)
+    else:  # a miss (the selector fills the cache) or not Redis
+        payload = widget_items(brand=client.brand, customer=None, n=MAX_ITEMS)
+    body = _body(payload, personalized=False, slot=slot, n=n)
+    if len(_popular_bodies) >= POPULAR_MEMO_MAX:
+        _popular_bodies.clear()
+    _popular_bodies[memo_key] = (now + POPULAR_MEMO_SECONDS, body)
+    return body
+
+
+def _personal_payload(brand, customer) -> dict:
+    """The holder's cached answer (consent already checked by `personalization_holder`)."""
+    raw = widget_auth.cache_get_raw(widget_cache_key(brand.pk, customer.pk))
+    if isinstance(raw, bytes):
+        return widget_auth.cache_loads(raw)
+    return widget_items(brand=brand, customer=customer, n=MAX_ITEMS)
+
+
+def _json(body: bytes, cache_control: str) -> HttpResponse:
+    response = HttpResponse(body, content_type="application/json")
+    response["Cache-Control"] = cache_control
+    response["Vary"] = "Origin, Authorization"  # a new response: nothing to merge with
+    return response
 
 
 @router.get(
@@ -112,26 +175,31 @@ def _clean_item(item: dict) -> dict:
     ),
 )
 def recommendations(request: HttpRequest, params: Query[RecommendationsQuery]):
+    """The hot path (P1): no ORM, no response validation, the answer from the cache.
+
+    Anonymous: the rate limit counted locally between reports (widget_auth) and the popular
+    answer's bytes from a short per-process memo, so usually no round trip at all. Token
+    holder: one indexed query (link + consent, read fresh every time so "off means off" at
+    once) and one cache read of their results, which recompute, retrain and purge
+    invalidate; a holder without personal results gets the same bytes as anyone.
+    """
     client, error = _gate(request)
     if error is not None:
         return error
+    retry_after = widget_auth.rate_limit_retry_after(
+        key=client.key, ip=widget_auth.client_ip(request)
+    )
+    if (limited := _rate_limited(retry_after)) is not None:
+        return limited
     token = widget_auth.bearer_token(request)
-    customer = widget_auth.personalization_holder(client=client, token=token)
-    result = widget_items(brand=client.brand, customer=customer, n=params.n)
-    personalized = bool(customer is not None and result.get("personalized"))
-    payload = {
-        "personalized": personalized,
-        "label": (result.get("label") or POPULAR_LABEL) if personalized else POPULAR_LABEL,
-        "slot": params.slot,
-        "items": [_clean_item(item) for item in result.get("items", [])[: params.n]],
-    }
-    response = JsonResponse(payload)
-    if personalized:
-        response["Cache-Control"] = f"private, max-age={PERSONAL_MAX_AGE}"
-    else:
-        response["Cache-Control"] = f"public, max-age={ANONYMOUS_MAX_AGE}"
-    patch_vary_headers(response, ("Origin", "Authorization"))
-    return response
+    customer = widget_auth.personalization_holder(client=client, token=token) if token else None
+    if customer is not None:
+        payload = _personal_payload(client.brand, customer)
+        if payload.get("personalized"):
+            body = _body(payload, personalized=True, slot=params.slot, n=params.n)
+            return _json(body, PERSONAL_CACHE_CONTROL)
+    body = _popular_body(client, slot=params.slot, n=params.n)
+    return _json(body, ANONYMOUS_CACHE_CONTROL)
 
 
 @router.post(
@@ -147,6 +215,11 @@ def events(request: HttpRequest, params: Query[EventsQuery], payload: WidgetEven
     client, error = _gate(request)
     if error is not None:
         return error
+    retry_after = widget_auth.rate_limit_retry_after(
+        key=client.key, ip=widget_auth.client_ip(request)
+    )
+    if (limited := _rate_limited(retry_after)) is not None:
+        return limited
     customer = widget_auth.personalization_holder(
         client=client, token=widget_auth.bearer_token(request)
     )

@@ -7,7 +7,8 @@
   "candor-widget", `iss` = the brand slug. Anything wrong with it (expired, tampered, another
   brand's, too long-lived, unknown customer) is treated exactly like no token at all, so a
   caller learns nothing about why (G4).
-- Rate limits are a fixed-window counter per key and client IP in the shared cache.
+- Rate limits are a fixed-window counter per key and client IP in the shared cache, counted
+  locally between reports while the window is less than half full (`rate_limit_retry_after`).
 
 The CORS decision for the widget paths is made here too (`cors_request_allowed`, connected to
 django-cors-headers' `check_request_enabled` signal in `RecommendationsConfig.ready`).
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import jwt
@@ -44,6 +47,10 @@ MAX_TOKEN_LENGTH = 2048
 KEY_MEMO_SECONDS = 10.0
 KEY_MEMO_MAX = 2000
 RATE_WINDOW = 60  # seconds
+# Local counting between reports to the shared counter (see rate_limit_retry_after).
+RATE_BATCH_DIVISOR = 20
+RATE_BATCH_MAX = 50
+RATE_COUNTERS_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -60,8 +67,11 @@ _memo: dict[str, tuple[float, WidgetClient | None]] = {}
 
 
 def widget_key_memo_clear() -> None:
-    """Forget memoized keys (tests; an operator revoking a key can also call it)."""
+    """Forget memoized keys and local rate counts (tests; an operator revoking a key can
+    also call it)."""
     _memo.clear()
+    _verified.clear()
+    rate_limit_counters_clear()
 
 
 def _normalized_origins(values) -> frozenset[str]:
@@ -100,6 +110,8 @@ def widget_client_for_key(key: str | None) -> WidgetClient | None:
 def origin_allowed(client: WidgetClient, origin: str | None) -> bool:
     if not origin:
         return False
+    if origin in client.origins:  # already in normal form (normalizing is idempotent)
+        return True
     try:
         return origin_normalize(origin) in client.origins
     except ValidationError:
@@ -137,10 +149,35 @@ def bearer_token(request: HttpRequest) -> str | None:
     return request.GET.get("token") or None
 
 
+# Tokens already verified in this process: (secret, issuer, token) -> (exp, sub). A token is
+# a brand's page-view credential reused for up to 15 minutes, so its signature is checked
+# once; expiry is checked on every use, and a rotated secret or renamed brand misses.
+_verified: dict[tuple[str, str, str], tuple[float, str]] = {}
+VERIFIED_MAX = 10_000
+
+
 def customer_token_subject(*, client: WidgetClient, token: str | None) -> str | None:
     """The brand's customer reference from a valid token, else None (never says why)."""
     if not token or not client.token_secret or len(token) > MAX_TOKEN_LENGTH:
         return None
+    memo_key = (client.token_secret, client.brand.slug, token)
+    hit = _verified.get(memo_key)
+    if hit is not None:
+        if hit[0] + TOKEN_LEEWAY > time.time():
+            return hit[1]
+        _verified.pop(memo_key, None)
+        return None
+    verified = _verify(client, token)
+    if verified is None:
+        return None
+    if len(_verified) >= VERIFIED_MAX:
+        _verified.clear()
+    _verified[memo_key] = verified
+    return verified[1]
+
+
+def _verify(client: WidgetClient, token: str) -> tuple[float, str] | None:
+    """(exp, sub) of a valid token, else None."""
     try:
         claims = jwt.decode(
             token,
@@ -165,7 +202,7 @@ def customer_token_subject(*, client: WidgetClient, token: str | None) -> str | 
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub or len(sub) > 100:
         return None
-    return sub
+    return float(exp), sub
 
 
 def personalization_holder(*, client: WidgetClient, token: str | None) -> Customer | None:
@@ -208,44 +245,152 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-def rate_limit_retry_after(*, key: str, ip: str) -> int | None:
-    """Count this request; seconds to wait when past the limit, else None.
+def _window(now: float) -> int:
+    return int(now // RATE_WINDOW)
 
-    Fixed window per key + IP. `cache.incr` is atomic on Redis; on a miss the first
-    request of the window creates the counter with `cache.add` (also atomic). If the cache
-    is unreachable the widget keeps answering (the limit protects us, not the customer).
-    """
-    limit = settings.WIDGET_RATE_LIMIT
-    now = time.time()
-    window = int(now // RATE_WINDOW)
-    counter = f"widget-rl:{key}:{ip}:{window}"
-    try:
-        count = _redis_incr(counter)
-        if count is None:
-            try:
-                count = cache.incr(counter)
-            except ValueError:
-                created = cache.add(counter, 1, timeout=RATE_WINDOW + 5)
-                count = 1 if created else cache.incr(counter)
-    except Exception as exc:
-        log.warning("widget: rate-limit cache unavailable (%s)", type(exc).__name__)
-        return None
-    if count > limit:
+
+def _retry_after(count: int, window: int, now: float) -> int | None:
+    if count > settings.WIDGET_RATE_LIMIT:
         return max(1, int((window + 1) * RATE_WINDOW - now) + 1)
     return None
 
 
-def _redis_incr(counter: str) -> int | None:
-    """INCR + EXPIRE in one round trip on Django's Redis cache; None on other backends.
+def rate_batch(limit: int) -> int:
+    """How many requests a process may count locally before reporting them."""
+    return max(1, min(RATE_BATCH_MAX, limit // RATE_BATCH_DIVISOR))
 
-    Django's `cache.incr` on Redis costs two round trips (EXISTS, then INCR) plus an `add`
-    for the first request of each window; this runs on every widget request.
+
+class _Counter:
+    __slots__ = ("pending", "shared")
+
+    def __init__(self) -> None:
+        self.pending = 0  # counted here, not yet reported to the shared counter
+        self.shared = 0  # the shared counter's value at this process's last report
+
+
+_counters: dict[str, _Counter] = {}
+_counters_lock = threading.Lock()
+
+
+def rate_limit_counters_clear() -> None:
+    with _counters_lock:
+        _counters.clear()
+
+
+def _local_count(counter: str, window: int, limit: int) -> tuple[int | None, int]:
+    """Count one request here: (the count to decide on, 0) while it may stay local, else
+    (None, how many requests to report to the shared counter now)."""
+    with _counters_lock:
+        state = _counters.get(counter)
+        if state is None:
+            if len(_counters) >= RATE_COUNTERS_MAX:
+                _counters_forget_old(window)
+            state = _counters[counter] = _Counter()
+        state.pending += 1
+        if state.shared * 2 < limit and state.pending < rate_batch(limit):
+            return state.shared + state.pending, 0
+        pending, state.pending = state.pending, 0
+        return None, pending
+
+
+def _counters_forget_old(window: int) -> None:
+    suffix = f":{window}"
+    for name in [n for n in _counters if not n.endswith(suffix)]:
+        del _counters[name]
+    if len(_counters) >= RATE_COUNTERS_MAX:  # a flood of new clients in one window
+        _counters.clear()
+
+
+def _counter_reported(counter: str, count: int) -> None:
+    with _counters_lock:
+        state = _counters.get(counter)
+        if state is not None:
+            state.shared = max(state.shared, count)
+
+
+def rate_limit_retry_after(*, key: str, ip: str) -> int | None:
+    """Count this request; seconds to wait when past the limit, else None.
+
+    A fixed window per key + IP in the shared cache, counted exactly once the window is
+    half full. Below that, each process counts locally and reports every `rate_batch`
+    requests (INCRBY), so the common case costs no cache round trip: with W processes at
+    most W x (batch - 1) requests are not yet in the shared counter, and the batch is at
+    most a twentieth of the limit. A limit under 40 is always exact. If the cache is
+    unreachable the widget keeps answering (the limit protects us, not the customer).
     """
-    redis_cache = caches["default"]
-    if not isinstance(redis_cache, RedisCache):
+    limit = settings.WIDGET_RATE_LIMIT
+    now = time.time()
+    window = _window(now)
+    counter = f"widget-rl:{key}:{ip}:{window}"
+    count, report = _local_count(counter, window, limit)
+    if count is not None:
+        return _retry_after(count, window, now)
+    try:
+        count = _shared_add(counter, report)
+    except Exception as exc:
+        log.warning("widget: rate-limit cache unavailable (%s)", type(exc).__name__)
         return None
-    key = redis_cache.make_and_validate_key(counter)
-    pipe = redis_cache._cache.get_client(key, write=True).pipeline(transaction=False)
-    pipe.incr(key)
-    pipe.expire(key, RATE_WINDOW + 5)
-    return int(pipe.execute()[0])
+    _counter_reported(counter, count)
+    return _retry_after(count, window, now)
+
+
+def _shared_add(counter: str, amount: int) -> int:
+    """Add to the shared counter and return its value: INCRBY + EXPIRE in one round trip on
+    Redis; `cache.incr` elsewhere (a missing counter is created with `cache.add`)."""
+    redis = _redis()
+    if redis is not None:
+        backend, client = redis
+        name = backend.make_key(counter)
+        pipe = client.pipeline(transaction=False)
+        pipe.incrby(name, amount)
+        pipe.expire(name, RATE_WINDOW + 5)
+        return int(pipe.execute()[0])
+    try:
+        return cache.incr(counter, amount)
+    except ValueError:
+        if cache.add(counter, amount, timeout=RATE_WINDOW + 5):
+            return amount
+        return cache.incr(counter, amount)
+
+
+# --- the cache, raw --------------------------------------------------------------------
+
+NOT_FETCHED = object()
+# One redis.Redis client per cache backend object (Django keeps one backend per thread).
+_redis_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _redis() -> tuple | None:
+    """(Django's default cache backend, a redis.Redis client for it) on Redis, else None.
+
+    Django's RedisCache builds a new `redis.Redis` object (and its ~170 response callbacks)
+    for every call; the widget's hot path keeps one per backend on the same connection
+    pool instead, and reads and writes the very keys Django's cache API does (same prefix,
+    version and serializer), so `cache.delete` elsewhere invalidates what is read here.
+    """
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    client = _redis_clients.get(backend)
+    if client is None:
+        pool = backend._cache._get_connection_pool(write=True)
+        client = _redis_clients[backend] = backend._cache._client(connection_pool=pool)
+    return backend, client
+
+
+def cache_get_raw(cache_key: str) -> bytes | None | object:
+    """The raw bytes under a Django cache key on Redis (None: miss), else NOT_FETCHED."""
+    redis = _redis()
+    if redis is None:
+        return NOT_FETCHED
+    backend, client = redis
+    try:
+        return client.get(backend.make_key(cache_key))
+    except Exception as exc:
+        log.warning("widget: cache unavailable (%s)", type(exc).__name__)
+        return NOT_FETCHED
+
+
+def cache_loads(raw: bytes):
+    """Decode raw bytes read by `cache_get_raw`."""
+    return caches["default"]._cache._serializer.loads(raw)

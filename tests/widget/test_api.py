@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import AuditEvent, KindSetting, PurposeConsent
 from ledger.models import Event
-from recommendations import widget_auth
+from recommendations import widget_api, widget_auth
 from recommendations.models import Recommendation
 from tests.factories import ProductFactory
 from tests.widget import URL, Shop
@@ -15,8 +15,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _fresh_keys():
     widget_auth.widget_key_memo_clear()
+    widget_api.popular_memo_clear()
     yield
     widget_auth.widget_key_memo_clear()
+    widget_api.popular_memo_clear()
 
 
 @pytest.fixture
