@@ -4,29 +4,11 @@ import pytest
 
 from accounts.models import AuditEvent, KindSetting, PurposeConsent
 from ledger.models import Event
-from recommendations import widget_api, widget_auth
 from recommendations.models import Recommendation
 from tests.factories import ProductFactory
 from tests.widget import URL, Shop
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_keys():
-    widget_auth.widget_key_memo_clear()
-    widget_api.popular_memo_clear()
-    yield
-    widget_auth.widget_key_memo_clear()
-    widget_api.popular_memo_clear()
-
-
-@pytest.fixture
-def shop(alice):
-    shop = Shop("shop-a")
-    shop.link(alice, "cust-alice")
-    shop.recommend(alice)
-    return shop
 
 
 @pytest.fixture

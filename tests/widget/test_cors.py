@@ -2,22 +2,13 @@
 
 import pytest
 
-from recommendations import widget_api, widget_auth
+from recommendations import widget_auth
 from tests.widget import EVENTS_URL, ORIGIN, OTHER_ORIGIN, URL, Shop
 
 pytestmark = pytest.mark.django_db
 
 ACAO = "Access-Control-Allow-Origin"
 ACAC = "Access-Control-Allow-Credentials"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_keys():
-    widget_auth.widget_key_memo_clear()
-    widget_api.popular_memo_clear()
-    yield
-    widget_auth.widget_key_memo_clear()
-    widget_api.popular_memo_clear()
 
 
 @pytest.fixture

@@ -16,26 +16,9 @@ from recommendations import services, widget_api, widget_auth
 from recommendations.models import Recommendation
 from recommendations.selectors import widget_cache_key
 from tests.factories import PASSWORD
-from tests.widget import URL, Shop
+from tests.widget import URL
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_keys():
-    widget_auth.widget_key_memo_clear()
-    widget_api.popular_memo_clear()
-    yield
-    widget_auth.widget_key_memo_clear()
-    widget_api.popular_memo_clear()
-
-
-@pytest.fixture
-def shop(alice):
-    shop = Shop("shop-a")
-    shop.link(alice, "cust-alice")
-    shop.recommend(alice)
-    return shop
 
 
 def _counter(shop, ip="127.0.0.1") -> int:

@@ -11,27 +11,10 @@ import time
 import jwt
 import pytest
 
-from recommendations import widget_api, widget_auth
+from recommendations import widget_auth
 from tests.widget import Shop, mint
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_keys():
-    widget_auth.widget_key_memo_clear()
-    widget_api.popular_memo_clear()
-    yield
-    widget_auth.widget_key_memo_clear()
-    widget_api.popular_memo_clear()
-
-
-@pytest.fixture
-def shop(alice):
-    shop = Shop("shop-a")
-    shop.link(alice, "cust-alice")
-    shop.recommend(alice)
-    return shop
 
 
 @pytest.fixture
