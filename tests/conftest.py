@@ -82,43 +82,34 @@ def subprocess_env(**extra) -> dict:
     return env
 
 
+def start_worker(log_path: Path, name: str, *, concurrency: int = 1) -> subprocess.Popen:
+    """A real Celery worker process on the configured broker, sharing the test database."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info",
+         "-Q", "realtime,training,maintenance", "-c", str(concurrency), "--without-mingle",
+         "--without-gossip", "-n", f"{name}-{os.getpid()}@%h"],
+        cwd=ROOT, env=subprocess_env(), stdout=log_path.open("a"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    """Warm shutdown, then SIGKILL if it does not stop within 30 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
 @pytest.fixture
 def celery_worker(transactional_db, tmp_path):
     """A real Celery worker process on the configured broker (Redis in CI)."""
-    log = (tmp_path / "worker.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-l",
-            "info",
-            "-Q",
-            "realtime,training,maintenance",
-            "-c",
-            "1",
-            "--without-mingle",
-            "--without-gossip",
-            "-n",
-            f"test-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=subprocess_env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = start_worker(tmp_path / "worker.log", "test")
     yield proc
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    log.close()
+    stop_worker(proc)
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.1):

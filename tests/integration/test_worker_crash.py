@@ -8,8 +8,6 @@ restarted. Every task must complete exactly once; some must have started twice.
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 from accounts import outbox
 from accounts.models import TaskExecution
 from config.celery import app as celery_app
-from tests.conftest import ROOT, subprocess_env, wait_for
+from tests.conftest import start_worker, stop_worker, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -31,44 +29,6 @@ def empty_broker():
 
 TASKS = 50
 KILLS = 3
-
-
-def start_worker(log_path: Path, name: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-l",
-            "info",
-            "-Q",
-            "realtime,training,maintenance",
-            "-c",
-            "4",
-            "--without-mingle",
-            "--without-gossip",
-            "-n",
-            f"{name}-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=subprocess_env(),
-        stdout=log_path.open("a"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop_worker(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 def pool_processes(parent: int) -> list[int]:
@@ -95,7 +55,7 @@ def worker(tmp_path):
     procs = []
 
     def _start(name):
-        proc = start_worker(tmp_path / "worker.log", name)
+        proc = start_worker(tmp_path / "worker.log", name, concurrency=4)
         procs.append(proc)
         return proc
 
