@@ -105,3 +105,19 @@ def test_the_dashboard_requires_login(client, db):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_login"))
+
+
+def test_a_customer_sees_their_sessions_and_signs_out_the_others(alice, password):
+    from django.test import Client
+
+    laptop, phone = Client(HTTP_USER_AGENT="Laptop"), Client(HTTP_USER_AGENT="Phone")
+    login(laptop, "alice", password)
+    login(phone, "alice", password)
+
+    listing = laptop.get("/accounts/sessions/")
+    assert listing.context["session_count"] == 2
+
+    laptop.post("/accounts/sessions/")
+
+    assert phone.get(reverse("dashboard:home")).status_code == 302
+    assert laptop.get(reverse("dashboard:home")).status_code == 200

@@ -47,6 +47,7 @@ def stream_export(customer) -> int:
 
     request = RequestFactory().get("/me/data/export/json/")
     request.user = customer.user
+    request.customer = customer  # what accounts.decorators.customer_required sets
     response = views._stream(request, "json")
     return sum(len(chunk) for chunk in response.streaming_content)
 

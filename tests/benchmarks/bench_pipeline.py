@@ -103,24 +103,41 @@ def speed_rows(brand_id, data, repeat: int = 3) -> list[dict]:
 
 
 def accuracy_rows(data) -> list[dict]:
+    from surprise import KNNBaseline
+
     from recommendations import ml
 
     rows = []
-    for label, key, factory in [
-        ("SVD", "SVD", ml.fit_svd),
-        ("KNNBaseline item-item pearson_baseline", "KNNBaseline", ml.fit_knn_baseline),
+    # Surprise's published KNNBaseline figure is for its default configuration (user-based,
+    # MSD); Candor's item-item pearson_baseline (used for explanations) is a different model,
+    # so it is shown for information, not held to that figure.
+    for label, key, factory, compared in [
+        ("SVD", "SVD", ml.fit_svd, True),
+        (
+            "KNNBaseline() Surprise default (user msd)",
+            "KNNBaseline",
+            lambda ts: KNNBaseline(verbose=False).fit(ts),
+            True,
+        ),
+        (
+            "(info) KNNBaseline item-item pearson_baseline",
+            "KNNBaseline",
+            ml.fit_knn_baseline,
+            False,
+        ),
     ]:
         start = time.perf_counter()
         scores = ml.cross_validate(factory, data.users, data.items, data.ratings, folds=5)
         seconds = time.perf_counter() - start
         for metric, published in zip(("rmse", "mae"), PUBLISHED[key], strict=True):
-            ok = abs(scores[metric] - published) <= Q1_TOLERANCE if metric == "rmse" else None
+            checked = compared and metric == "rmse"
+            ok = abs(scores[metric] - published) <= Q1_TOLERANCE if checked else None
             rows.append(
                 _row(
                     f"Q1 {label} 5-fold {metric.upper()} on ledger ratings ({seconds:.0f}s)",
                     scores[metric],
                     published,
-                    f"within {Q1_TOLERANCE}" if metric == "rmse" else "",
+                    f"within {Q1_TOLERANCE}" if checked else "",
                     ok,
                 )
             )

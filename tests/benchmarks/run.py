@@ -8,6 +8,7 @@ import importlib
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,14 +19,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 def main() -> int:
     only = sys.argv[1:]
     names = sorted(p.stem for p in Path(__file__).parent.glob("bench_*.py"))
+    failed = []
     for name in names:
         if only and name not in only:
             continue
         print(f"\n=== {name} ===", flush=True)
         started = time.perf_counter()
-        importlib.import_module(f"tests.benchmarks.{name}").main()
+        try:
+            importlib.import_module(f"tests.benchmarks.{name}").main()
+        except Exception:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            failed.append(name)
         print(f"({name}: {time.perf_counter() - started:.0f}s)", flush=True)
-    return 0
+    if failed:
+        print(f"\nBenchmarks that failed to run: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
