@@ -150,29 +150,36 @@ def address_update(*, address: Address, actor: Actor, **fields: str) -> bool:
 @transaction.atomic
 def address_set_default(*, address: Address, actor: Actor) -> bool:
     """Make `address` the only default, in one transaction. False when it already was."""
-    customer = address.customer
-    # Lock the customer's addresses so two concurrent switches cannot leave two defaults.
-    list(Address.objects.select_for_update().filter(customer=customer).values_list("pk"))
-    if Address.objects.filter(pk=address.pk, is_default=True).exists():
-        return False
-    Address.objects.filter(customer=customer, is_default=True).update(is_default=False)
-    Address.objects.filter(pk=address.pk).update(is_default=True, updated_at=timezone.now())
-    address.is_default = True
-    _audit(actor, customer, "address", "update", address, reason="set default")
-    return True
+    return _default_switch(address, kind="address", actor=actor)
 
 
 @transaction.atomic
 def address_delete(*, address: Address, actor: Actor) -> None:
     """Delete an address; if it was the default, the newest remaining one takes over."""
-    customer = address.customer
-    was_default = address.is_default
-    _audit(actor, customer, "address", "delete", address)
-    address.delete()
+    _delete_keeping_a_default(address, kind="address", actor=actor)
+
+
+def _default_switch(obj: Address | PaymentMethod, *, kind: str, actor: Actor) -> bool:
+    model, customer = type(obj), obj.customer
+    # Lock the customer's rows so two concurrent switches cannot leave two defaults.
+    list(model.objects.select_for_update().filter(customer=customer).values_list("pk"))
+    if model.objects.filter(pk=obj.pk, is_default=True).exists():
+        return False
+    model.objects.filter(customer=customer, is_default=True).update(is_default=False)
+    model.objects.filter(pk=obj.pk).update(is_default=True, updated_at=timezone.now())
+    obj.is_default = True
+    _audit(actor, customer, kind, "update", obj, reason="set default")
+    return True
+
+
+def _delete_keeping_a_default(obj: Address | PaymentMethod, *, kind: str, actor: Actor) -> None:
+    model, customer, was_default = type(obj), obj.customer, obj.is_default
+    _audit(actor, customer, kind, "delete", obj)
+    obj.delete()
     if was_default:
-        successor = Address.objects.filter(customer=customer).order_by("-created_at").first()
+        successor = model.objects.filter(customer=customer).order_by("-created_at").first()
         if successor is not None:
-            Address.objects.filter(pk=successor.pk).update(is_default=True)
+            model.objects.filter(pk=successor.pk).update(is_default=True)
 
 
 # --- payment methods -----------------------------------------------------------------
@@ -205,27 +212,14 @@ def payment_method_create(
 
 @transaction.atomic
 def payment_method_set_default(*, method: PaymentMethod, actor: Actor) -> bool:
-    customer = method.customer
-    list(PaymentMethod.objects.select_for_update().filter(customer=customer).values_list("pk"))
-    if PaymentMethod.objects.filter(pk=method.pk, is_default=True).exists():
-        return False
-    PaymentMethod.objects.filter(customer=customer, is_default=True).update(is_default=False)
-    PaymentMethod.objects.filter(pk=method.pk).update(is_default=True, updated_at=timezone.now())
-    method.is_default = True
-    _audit(actor, customer, "payment_method", "update", method, reason="set default")
-    return True
+    """Make `method` the only default card. False when it already was."""
+    return _default_switch(method, kind="payment_method", actor=actor)
 
 
 @transaction.atomic
 def payment_method_delete(*, method: PaymentMethod, actor: Actor) -> None:
-    customer = method.customer
-    was_default = method.is_default
-    _audit(actor, customer, "payment_method", "delete", method)
-    method.delete()
-    if was_default:
-        successor = PaymentMethod.objects.filter(customer=customer).order_by("-created_at").first()
-        if successor is not None:
-            PaymentMethod.objects.filter(pk=successor.pk).update(is_default=True)
+    """Delete a card; if it was the default, the newest remaining one takes over."""
+    _delete_keeping_a_default(method, kind="payment_method", actor=actor)
 
 
 # --- contact preferences -------------------------------------------------------------
