@@ -11,7 +11,6 @@ model, so a change to their data shows at once, without a brand retrain.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from datetime import timedelta
@@ -26,7 +25,7 @@ from django.utils import timezone
 
 from accounts import outbox
 from accounts.audit import Actor, audit_record
-from accounts.models import AuditEvent, Brand, ConsentEvent, Customer
+from accounts.models import AuditEvent, Brand, Customer
 from ledger.models import Event, EventKind, Order, Product, Source
 
 from . import ml, selectors
@@ -653,51 +652,6 @@ def not_interested_record(*, customer, product_id: int) -> None:
     Recommendation.objects.filter(customer=customer, product_id=product_id).delete()
     transaction.on_commit(
         lambda: _cache_forget(brand_ids=[product.brand_id], customer_ids=[customer.pk])
-    )
-    customer_recompute_request(customer_id=customer.pk)
-
-
-DATAPOINT_MODELS = {"event": Event, "order": Order}
-
-
-def datapoint_use_off(*, customer, kind: str, pk: int) -> None:
-    """ "Don't use this" from a recommendation card: keep the point, stop using it."""
-    try:
-        from transparency import services as transparency_services
-    except ImportError:
-        transparency_services = None
-    hook = getattr(transparency_services, "datapoint_set_in_use", None)
-    if hook is not None:
-        params = inspect.signature(hook).parameters
-        if {"customer", "kind", "pk", "in_use"} <= params.keys():
-            hook(customer=customer, kind=kind, pk=pk, in_use=False)
-            return
-    _datapoint_use_off(customer=customer, kind=kind, pk=pk)
-
-
-@transaction.atomic
-def _datapoint_use_off(*, customer, kind: str, pk: int) -> None:
-    model = DATAPOINT_MODELS[kind]
-    changed = model.objects.filter(pk=pk, customer=customer, in_use=True).update(
-        in_use=False, updated_at=timezone.now()
-    )
-    if not changed:
-        return  # already off (or not theirs: the view answered 404 before)
-    audit_record(
-        actor=Actor.customer(customer),
-        customer=customer,
-        data_kind=kind,
-        action="use_off",
-        object_ref=str(pk),
-        reason="don't use this, from a recommendation",
-    )
-    ConsentEvent.objects.create(
-        customer=customer,
-        data_kind=kind,
-        object_ref=str(pk),
-        granted=False,
-        channel="dashboard",
-        actor_label="you",
     )
     customer_recompute_request(customer_id=customer.pk)
 

@@ -1,17 +1,13 @@
 """The dashboard's Recommendations page and its actions (plain POST forms; htmx optional)."""
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import customer_required
-from ledger.models import Event, Order
 
 from . import selectors, services
 from .models import Recommendation
-
-OWNED_POINTS = {"event": Event, "order": Order}
 
 
 @customer_required
@@ -30,22 +26,4 @@ def not_interested(request, pk: int):
     rec = get_object_or_404(Recommendation, pk=pk, customer=customer)
     services.not_interested_record(customer=customer, product_id=rec.product_id)
     messages.success(request, f"Noted: we will stop suggesting {rec.product.name}.")
-    return redirect("dashboard:recommendations")
-
-
-@customer_required
-@require_POST
-def use_off(request, kind: str, pk: int):
-    """ "Don't use this" on a cited data point: it stays, the model stops reading it."""
-    model = OWNED_POINTS.get(kind)
-    if model is None:
-        raise Http404
-    customer = request.customer
-    get_object_or_404(model, pk=pk, customer=customer)
-    services.datapoint_use_off(customer=customer, kind=kind, pk=pk)
-    messages.success(
-        request,
-        "Done: that data point is kept but no longer used. Your recommendations are being "
-        "recomputed without it.",
-    )
     return redirect("dashboard:recommendations")

@@ -43,11 +43,6 @@ urlpatterns = [
         rec_views.not_interested,
         name="rec_not_interested",
     ),
-    path(
-        "recommendations/use-off/<str:kind>/<int:pk>/",
-        rec_views.use_off,
-        name="rec_use_off",
-    ),
     path("data/", views.my_data, name="data"),
     path("data/kind/<slug:kind>/", views.data_kind, name="data_kind"),
     path("data/kind/<slug:kind>/use/", views.data_kind_use, name="data_kind_use"),

@@ -8,6 +8,7 @@ from recommendations import ml, selectors, services
 from recommendations.models import Recommendation
 from tests.factories import OrderFactory, OrderLineFactory
 from tests.recommendations.conftest import rate
+from transparency.services import datapoint_set_in_use
 
 
 def pairs(data) -> set[tuple[int, int]]:
@@ -57,7 +58,7 @@ def test_a_switched_off_point_leaves_the_training_set_and_the_explanation(
     loved = alice_history[0]
     assert ("event", loved.pk) in cited(alice)
 
-    services.datapoint_use_off(customer=alice, kind="event", pk=loved.pk)
+    datapoint_set_in_use(customer=alice, kind_name="event", pk=loved.pk, in_use=False)
     services.train_brand(brand_id=brand.pk)
 
     assert (alice.pk, loved.product_id) not in pairs(selectors.training_data(brand_id=brand.pk))

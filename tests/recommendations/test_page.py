@@ -23,7 +23,7 @@ def test_it_shows_each_recommendation_with_its_why_and_links(
     page = response.content.decode()
     assert "Why:" in page and cite["label"] in page
     assert f"?kind={cite['kind']}&amp;pk={cite['pk']}" in page
-    assert reverse("dashboard:rec_use_off", args=[cite["kind"], cite["pk"]]) in page
+    assert reverse("dashboard:data_point_use", args=[cite["kind"], cite["pk"]]) in page
     assert reverse("dashboard:rec_not_interested", args=[rec.pk]) in page
     assert "Interests we inferred" in page and "Footwear" in page
 
@@ -45,9 +45,13 @@ def test_dont_use_this_switches_the_point_off_records_consent_and_asks_for_a_rec
     services.train_brand(brand_id=brand.pk)
     event = alice_history[0]
 
-    response = alice_client.post(reverse("dashboard:rec_use_off", args=["event", event.pk]))
+    response = alice_client.post(
+        reverse("dashboard:data_point_use", args=["event", event.pk]),
+        {"in_use": "0", "next": reverse("dashboard:recommendations")},
+    )
 
     assert response.status_code == 302
+    assert response.url == reverse("dashboard:recommendations")
     event.refresh_from_db()
     assert event.in_use is False
     assert ConsentEvent.objects.filter(
@@ -79,16 +83,13 @@ def test_another_customers_ids_answer_404(shop, crowd, alice_client, bob, bob_hi
         alice_client.post(reverse("dashboard:rec_not_interested", args=[bobs_rec.pk])).status_code
         == 404
     )
-    assert (
-        alice_client.post(
-            reverse("dashboard:rec_use_off", args=["event", bobs_event.pk])
-        ).status_code
-        == 404
-    )
-    assert alice_client.post(reverse("dashboard:rec_use_off", args=["bogus", 1])).status_code == 404
+    use = "dashboard:data_point_use"
+    assert alice_client.post(reverse(use, args=["event", bobs_event.pk])).status_code == 404
+    assert alice_client.post(reverse(use, args=["bogus", 1])).status_code == 404
     bobs_event.refresh_from_db()
     assert bobs_event.in_use is True
 
 
 def test_actions_are_post_only(alice_client):
-    assert alice_client.get(reverse("dashboard:rec_use_off", args=["event", 1])).status_code == 405
+    use = reverse("dashboard:data_point_use", args=["event", 1])
+    assert alice_client.get(use).status_code == 405
