@@ -509,13 +509,11 @@ def _cache_forget(*, brand_ids, customer_ids, anonymous: bool = False) -> None:
 
 
 def _mark_receipt(*, receipt_id: int, brand_id: int, run_id: int) -> None:
-    try:
-        from transparency import services as transparency_services
-    except ImportError:
-        return
-    hook = getattr(transparency_services, "receipt_mark_retrained", None)
-    if hook is not None:
-        hook(receipt_id=receipt_id, brand_id=brand_id, training_run_id=run_id)
+    # The one upward call: a retrain asked for by a deletion completes that deletion's
+    # receipt. Imported here because transparency builds on this module.
+    from transparency.services import receipt_mark_retrained
+
+    receipt_mark_retrained(receipt_id=receipt_id, brand_id=brand_id, training_run_id=run_id)
 
 
 def nightly_retrain() -> int:

@@ -9,7 +9,6 @@ the recommendations app's services, asked for through the outbox after commit.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ from django.db.models.deletion import ProtectedError, get_candidate_relations_to
 from django.utils import timezone
 
 from accounts.audit import Actor, audit_record
+from accounts.keys import tombstone_digest
 from accounts.models import (
     ActorKind,
     AuditEvent,
@@ -35,6 +35,7 @@ from accounts.models import (
     Purpose,
     PurposeConsent,
 )
+from recommendations import services as rec_services
 
 from . import registry, selectors
 from .models import DataRequest, DataRequestKind, DataRequestState, DeletionReceipt, ReceiptScope
@@ -52,36 +53,6 @@ class NothingToDelete(Exception):
 
 class NotDeletable(Exception):
     pass
-
-
-# --- the recommendations app, imported lazily ---------------------------------------------
-
-
-def recommendations_hook(name: str, **kwargs):
-    """Call `recommendations.services.<name>(**kwargs)` if that app provides it.
-
-    Imported lazily so this module loads on its own; a missing hook is logged, not fatal.
-    """
-    try:
-        from recommendations import services as rec_services
-    except ModuleNotFoundError as exc:
-        if exc.name != "recommendations.services":
-            raise
-        log.warning("recommendations.services is missing: %s skipped", name)
-        return None
-    hook = getattr(rec_services, name, None)
-    if hook is None:
-        log.warning("recommendations.services.%s is missing: skipped", name)
-        return None
-    return hook(**kwargs)
-
-
-def tombstone_digest(brand_id: int, external_ref: str) -> str:
-    try:
-        from accounts.keys import tombstone_digest as digest
-    except ImportError:  # the same digest, should accounts.keys move
-        return hashlib.sha256(f"{brand_id}:{external_ref}".encode()).hexdigest()
-    return digest(brand_id, external_ref)
 
 
 # --- use toggles ("keep but don't use") -----------------------------------------------------
@@ -114,7 +85,7 @@ def _record_choice(
         object_ref=object_ref or purpose,
         reason=f"switched {'on' if granted else 'off'} via {channel}",
     )
-    recommendations_hook("customer_recompute_request", customer_id=customer.pk)
+    rec_services.customer_recompute_request(customer_id=customer.pk)
 
 
 @transaction.atomic
@@ -314,13 +285,12 @@ def _after_deletion(
     *, receipt: DeletionReceipt, customer_id: int, brands: set[int], scope: str
 ) -> None:
     """Purge derived data now; ask for the recompute and retrains (outbox, after commit)."""
-    recommendations_hook("customer_results_purge", customer_id=customer_id)
+    rec_services.customer_results_purge(customer_id=customer_id)
     if scope != ReceiptScope.ACCOUNT:
-        recommendations_hook("customer_recompute_request", customer_id=customer_id)
+        rec_services.customer_recompute_request(customer_id=customer_id)
     for brand_id in sorted(brands):
         # The retrain marks the receipt (receipt_mark_retrained) with its training run.
-        recommendations_hook(
-            "brand_retrain_request",
+        rec_services.brand_retrain_request(
             brand_id=brand_id,
             reason=f"deletion ({scope})",
             receipt_id=receipt.pk,
@@ -604,11 +574,9 @@ def retention_sweep(*, now: datetime | None = None) -> int:
             ]
         )
         for customer_id in per_customer:
-            recommendations_hook("customer_recompute_request", customer_id=customer_id)
+            rec_services.customer_recompute_request(customer_id=customer_id)
         for brand_id in sorted(brands):
-            recommendations_hook(
-                "brand_retrain_request", brand_id=brand_id, reason="retention sweep"
-            )
+            rec_services.brand_retrain_request(brand_id=brand_id, reason="retention sweep")
     return total
 
 

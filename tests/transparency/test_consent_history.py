@@ -7,8 +7,8 @@ from transparency import services
 
 
 @pytest.fixture(autouse=True)
-def _no_hooks(monkeypatch):
-    monkeypatch.setattr(services, "recommendations_hook", lambda name, **kw: None)
+def _no_hooks(rec_calls):
+    """Recommendations' own reactions are tested there; here only what is asked of them."""
 
 
 def test_every_change_adds_one_row_with_time_channel_and_actor(alice):

@@ -136,12 +136,8 @@ def product(brand):
 
 
 @pytest.fixture
-def no_hooks(monkeypatch):
-    calls = []
-    monkeypatch.setattr(
-        services, "recommendations_hook", lambda name, **kw: calls.append((name, kw))
-    )
-    return calls
+def no_hooks(rec_calls):
+    return rec_calls
 
 
 def test_the_seed_map_covers_every_registered_kind():

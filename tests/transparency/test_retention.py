@@ -15,8 +15,8 @@ from transparency.models import DeletionReceipt
 
 
 @pytest.fixture(autouse=True)
-def _no_hooks(monkeypatch):
-    monkeypatch.setattr(services, "recommendations_hook", lambda name, **kw: None)
+def _no_hooks(rec_calls):
+    """Recommendations' own reactions are tested there; here only what is asked of them."""
 
 
 def test_the_sweep_deletes_what_is_past_retention_and_keeps_the_rest(alice, bob):

@@ -10,12 +10,8 @@ from transparency import services
 
 
 @pytest.fixture
-def hooks(monkeypatch):
-    calls = []
-    monkeypatch.setattr(
-        services, "recommendations_hook", lambda name, **kw: calls.append((name, kw))
-    )
-    return calls
+def hooks(rec_calls):
+    return rec_calls
 
 
 @pytest.fixture
