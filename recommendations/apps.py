@@ -16,3 +16,20 @@ class RecommendationsConfig(AppConfig):
         # CORS only for the widget API, only for the key's registered origins. Connected at
         # start-up so a process's first preflight is answered too.
         check_request_enabled.connect(cors_request_allowed, dispatch_uid="candor-widget-cors")
+
+        # A safety net under the services' own invalidation: any saved consent row or
+        # customer link (staff in the admin, a future code path) drops the widget's
+        # memoized answers for that customer. Saves only: delete signals would stop the
+        # bulk deletes erasure relies on, and deletions go through services that purge.
+        from django.db.models.signals import post_save
+
+        from accounts.models import CustomerBrand, PurposeConsent
+
+        from .widget_memo import customer_row_saved
+
+        for model in (PurposeConsent, CustomerBrand):
+            post_save.connect(
+                customer_row_saved,
+                sender=model,
+                dispatch_uid=f"candor-widget-memo-{model.__name__}",
+            )

@@ -28,7 +28,7 @@ from accounts.audit import Actor, audit_record
 from accounts.models import AuditEvent, Brand, Customer
 from ledger.models import Event, EventKind, Order, Product, Source
 
-from . import ml, selectors
+from . import ml, selectors, widget_memo
 from .models import ContactHourInference, InferredInterest, Recommendation, TrainingRun
 
 log = logging.getLogger(__name__)
@@ -501,11 +501,26 @@ def _after_commit(brand_id: int, customer_ids: set[int], keep: str) -> None:
 
 
 def _cache_forget(*, brand_ids, customer_ids, anonymous: bool = False) -> None:
+    """Drop cached widget results: in the shared cache, and in every serving process's
+    memo (widget_memo), by customer, or the whole brand when everyone's results changed."""
     keys = [selectors.widget_cache_key(b, c) for b in brand_ids for c in customer_ids]
     if anonymous:
         keys += [selectors.widget_cache_key(b, None) for b in brand_ids]
     if keys:
         cache.delete_many(keys)
+    if anonymous:
+        widget_memo.publish(brand_ids=brand_ids)
+    else:
+        widget_memo.publish(customer_ids=customer_ids)
+
+
+def customer_cache_forget(*, customer_id: int) -> None:
+    """Drop the customer's cached results everywhere, now and again after commit (a
+    concurrent read may refill a cache before this transaction commits). Called when
+    their consent or a data point's use changes, so the widget reads fresh at once."""
+    brand_ids = list(Brand.objects.values_list("pk", flat=True))
+    _cache_forget(brand_ids=brand_ids, customer_ids=[customer_id])
+    transaction.on_commit(lambda: _cache_forget(brand_ids=brand_ids, customer_ids=[customer_id]))
 
 
 def _mark_receipt(*, receipt_id: int, brand_id: int, run_id: int) -> None:
@@ -615,10 +630,7 @@ def customer_results_purge(*, customer_id: int) -> int:
     deleted = 0
     for model in (Recommendation, InferredInterest, ContactHourInference):
         deleted += model.objects.filter(customer_id=customer_id).delete()[0]
-    brand_ids = list(Brand.objects.values_list("pk", flat=True))
-    _cache_forget(brand_ids=brand_ids, customer_ids=[customer_id])
-    # Again after commit: a concurrent read may refill the cache before this commits.
-    transaction.on_commit(lambda: _cache_forget(brand_ids=brand_ids, customer_ids=[customer_id]))
+    customer_cache_forget(customer_id=customer_id)
     return deleted
 
 

@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Schema
 
 from accounts.models import Customer
 
-from . import widget_auth
+from . import widget_auth, widget_memo
 from .selectors import widget_cache_key, widget_items
 from .widget_services import widget_events_record
 
@@ -149,11 +149,51 @@ def _popular_body(client: widget_auth.WidgetClient, *, slot: str, n: int) -> byt
 
 
 def _personal_payload(brand, customer) -> dict:
-    """The holder's cached answer (consent already checked by `personalization_holder`)."""
+    """The holder's cached answer (consent already checked)."""
     raw = widget_auth.cache_get_raw(widget_cache_key(brand.pk, customer.pk))
     if isinstance(raw, bytes):
         return widget_auth.cache_loads(raw)
     return widget_items(brand=brand, customer=customer, n=MAX_ITEMS)
+
+
+# Serialized personal answers kept per memo entry, one per (slot, n) asked for.
+PERSONAL_BODIES_MAX = 16
+
+
+def _personal_body(client: widget_auth.WidgetClient, ref: str, *, slot: str, n: int):
+    """The token holder's answer as bytes, or None when they get the popular one.
+
+    From this process's memo (widget_memo: dropped the moment consent, results or the
+    account change) when it has the answer, else read fresh: the link and consent (one
+    query) and the cached results (one cache read), then memoized. An unknown reference is
+    never memoized.
+    """
+    memo = widget_memo.memo()
+    entry, generation = (
+        memo.lookup(client.brand.pk, ref) if memo is not None else (widget_memo.MISS, None)
+    )
+    if entry is widget_memo.MISS:
+        customer_id, granted = widget_auth.holder_lookup(client=client, ref=ref)
+        if customer_id is None:
+            return None
+        payload = None
+        if granted:
+            payload = _personal_payload(client.brand, Customer(pk=customer_id))
+            if not payload.get("personalized"):
+                payload = None
+        if memo is None:
+            entry = [0.0, customer_id, payload, {}]
+        else:
+            entry = memo.store(client.brand.pk, ref, generation, customer_id, payload)
+    payload, bodies = entry[2], entry[3]
+    if payload is None:
+        return None
+    body = bodies.get((slot, n))
+    if body is None:
+        body = _body(payload, personalized=True, slot=slot, n=n)
+        if len(bodies) < PERSONAL_BODIES_MAX:
+            bodies[(slot, n)] = body
+    return body
 
 
 def _json(body: bytes, cache_control: str) -> HttpResponse:
@@ -179,9 +219,11 @@ def recommendations(request: HttpRequest, params: Query[RecommendationsQuery]):
 
     Anonymous: the rate limit counted locally between reports (widget_auth) and the popular
     answer's bytes from a short per-process memo, so usually no round trip at all. Token
-    holder: one indexed query (link + consent, read fresh every time so "off means off" at
-    once) and one cache read of their results, which recompute, retrain and purge
-    invalidate; a holder without personal results gets the same bytes as anyone.
+    holder: the signature checked once per token, then the answer from a per-process memo
+    that consent changes, toggles, recomputes, retrains, purges and erasure invalidate at
+    once through Redis pub/sub (widget_memo); on a miss, one indexed query (link +
+    consent) and one cache read. A holder without personal results gets the same bytes as
+    anyone.
     """
     client, error = _gate(request)
     if error is not None:
@@ -192,11 +234,10 @@ def recommendations(request: HttpRequest, params: Query[RecommendationsQuery]):
     if (limited := _rate_limited(retry_after)) is not None:
         return limited
     token = widget_auth.bearer_token(request)
-    customer = widget_auth.personalization_holder(client=client, token=token) if token else None
-    if customer is not None:
-        payload = _personal_payload(client.brand, customer)
-        if payload.get("personalized"):
-            body = _body(payload, personalized=True, slot=params.slot, n=params.n)
+    ref = widget_auth.customer_token_subject(client=client, token=token) if token else None
+    if ref is not None:
+        body = _personal_body(client, ref, slot=params.slot, n=params.n)
+        if body is not None:
             return _json(body, PERSONAL_CACHE_CONTROL)
     body = _popular_body(client, slot=params.slot, n=params.n)
     return _json(body, ANONYMOUS_CACHE_CONTROL)

@@ -205,27 +205,36 @@ def _verify(client: WidgetClient, token: str) -> tuple[float, str] | None:
     return float(exp), sub
 
 
-def personalization_holder(*, client: WidgetClient, token: str | None) -> Customer | None:
-    """The token holder if they are the brand's customer and allow personalization, else None.
+def holder_lookup(*, client: WidgetClient, ref: str) -> tuple[int | None, bool]:
+    """(customer id, personalization allowed) for the brand's customer reference, fresh.
 
-    One indexed query (the brand-scoped link joined to the current consent row), written as
-    SQL because it runs on every personal widget request and the ORM's query building costs
-    several times the query itself. With no consent row, the brand's sensitivity profile
-    decides (banking starts switched off). The Customer returned carries its id only; load
-    it before reading any other field.
+    (None, False) for a reference the brand has not linked. One indexed query (the
+    brand-scoped link joined to the current consent row), written as SQL because the ORM's
+    query building costs several times the query itself. With no consent row, the brand's
+    sensitivity profile decides (banking starts switched off).
     """
-    ref = customer_token_subject(client=client, token=token)
-    if ref is None:
-        return None
     with connection.cursor() as cursor:
         cursor.execute(_HOLDER_SQL, [Purpose.PERSONALIZATION, client.brand.pk, ref])
         row = cursor.fetchone()
     if row is None:
-        return None
+        return None, False
     customer_id, granted = row
     if granted is None:
         granted = purpose_default(client.brand.sensitivity, Purpose.PERSONALIZATION)
-    return Customer(pk=customer_id) if granted else None
+    return customer_id, bool(granted)
+
+
+def personalization_holder(*, client: WidgetClient, token: str | None) -> Customer | None:
+    """The token holder if they are the brand's customer and allow personalization, else None.
+
+    Read fresh from the database (`holder_lookup`). The Customer returned carries its id
+    only; load it before reading any other field.
+    """
+    ref = customer_token_subject(client=client, token=token)
+    if ref is None:
+        return None
+    customer_id, granted = holder_lookup(client=client, ref=ref)
+    return Customer(pk=customer_id) if customer_id is not None and granted else None
 
 
 # The default table names of accounts.CustomerBrand and accounts.PurposeConsent (asserted in

@@ -85,6 +85,8 @@ def _record_choice(
         object_ref=object_ref or purpose,
         reason=f"switched {'on' if granted else 'off'} via {channel}",
     )
+    # Off means off in the widget too: its cached answers go now, results are recomputed.
+    rec_services.customer_cache_forget(customer_id=customer.pk)
     rec_services.customer_recompute_request(customer_id=customer.pk)
 
 
