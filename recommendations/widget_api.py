@@ -14,6 +14,7 @@ from typing import Literal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Field, Query, Router, Schema
+from pydantic import BaseModel
 
 from accounts.models import Customer
 
@@ -55,7 +56,7 @@ class WidgetRecommendations(Schema):
     items: list[WidgetItem]
 
 
-class RecommendationsQuery(Schema):
+class RecommendationsQuery(BaseModel):
     key: str = Field(..., max_length=60, description="The brand's publishable key (pk_...).")
     slot: str = Field("home", max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     n: int = Field(8, ge=1, le=MAX_ITEMS)
