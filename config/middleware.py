@@ -21,6 +21,8 @@ class NoStoreMiddleware:
         user = getattr(request, "user", None)
         if _widget_public(request, response):
             pass  # the widget's popular list: nothing personal, cacheable (widget_api)
+        elif response.get("Cache-Control") in ALREADY_NO_STORE:
+            pass  # already as private as it gets (the widget's personal answers)
         elif request.path.startswith(self.prefixes) or (user is not None and user.is_authenticated):
             patch_cache_control(response, no_store=True, private=True)
         if "Permissions-Policy" not in response:
@@ -31,6 +33,8 @@ class NoStoreMiddleware:
 
 
 WIDGET_API_PREFIX = "/api/v1/widget/"
+# What patch_cache_control(no_store=True, private=True) leaves on an empty or such header.
+ALREADY_NO_STORE = frozenset({"private, no-store", "no-store, private"})
 
 
 def _widget_public(request, response) -> bool:

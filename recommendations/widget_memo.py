@@ -57,13 +57,22 @@ def channel() -> str:
     return f"{settings.CACHE_PREFIX}:widget-invalidate"
 
 
+_located: tuple[object, str] = (None, "")
+
+
 def _location() -> str:
     """The Redis URL of the default cache, or "" when the cache is not Redis."""
-    config = settings.CACHES["default"]
-    if not config["BACKEND"].endswith(".RedisCache"):
-        return ""
-    location = config["LOCATION"]
-    return location[0] if isinstance(location, list | tuple) else location.split(",")[0]
+    global _located
+    caches_setting = settings.CACHES
+    if _located[0] is caches_setting:  # read on every widget request: parsed once
+        return _located[1]
+    config = caches_setting["default"]
+    location = ""
+    if config["BACKEND"].endswith(".RedisCache"):
+        location = config["LOCATION"]
+        location = location[0] if isinstance(location, list | tuple) else location.split(",")[0]
+    _located = (caches_setting, location)
+    return location
 
 
 def _encode(customer_ids: Iterable[int], brand_ids: Iterable[int]) -> str:
