@@ -13,14 +13,25 @@ before anything reaches the model (invariant 2, "off means off"):
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 
 import numpy as np
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import FloatField, Func
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from accounts.models import Brand, KindSetting, Purpose, PurposeConsent
@@ -76,22 +87,55 @@ class _Epoch(Func):
         return super().as_sql(compiler, connection, template=template, **extra)
 
 
-def _columns(queryset, n: int) -> list[list]:
-    """Rows of a ``values_list`` query as ``n`` columns, fetched with one raw query
-    (no per-row model or converter work; every column here is a plain number or string)."""
+def _pk_and_kind() -> ExpressionWrapper:
+    """``pk * 8 + kind code`` (the event's kind as its index in MODEL_EVENT_KINDS), computed by
+    the database: one integer column for both (every extracted column is a number, and one
+    column fewer to fetch is ~10% of extraction; pks stay far below 2**60)."""
+    whens = [When(kind=kind, then=Value(code)) for code, kind in enumerate(MODEL_EVENT_KINDS)]
+    code = Case(*whens, default=Value(_KIND_MASK), output_field=BigIntegerField())
+    return ExpressionWrapper(F("pk") * (1 << _KIND_BITS) + code, output_field=BigIntegerField())
+
+
+def _pair_key(customer: str, product: str) -> ExpressionWrapper:
+    """``customer * 2**31 + product`` computed by the database: one column for the pair
+    (ids stay below 2**31, as every pair key here assumes)."""
+    return ExpressionWrapper(F(customer) * _KEY + F(product), output_field=BigIntegerField())
+
+
+def _rows(queryset, dtype: np.dtype) -> np.ndarray:
+    """Rows of a numeric ``values_list`` query as a structured array of ``dtype`` (one field
+    per column), fetched with one raw query and converted in one C loop: no per-row model,
+    converter or Python list per column. NULL becomes NaN; integers stay exact."""
     sql, params = queryset.order_by().query.sql_with_params()  # no ORDER BY: order is ours
+    parts = [np.empty(0, dtype=dtype)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(n)]
+        while rows := cursor.fetchmany(_FETCH_ROWS):  # row tuples die young, chunk by chunk
+            parts.append(np.fromiter(rows, dtype=dtype, count=len(rows)))
+    return np.concatenate(parts)
+
+
+_FETCH_ROWS = 10_000
+_KIND_BITS = 3  # an event's kind code takes the low bits of its pk column (7: not a model kind)
+_KIND_MASK = (1 << _KIND_BITS) - 1
+_EVENT_ROW = np.dtype([("pk_kind", "i8"), ("pair", "i8"), ("value", "f8"), ("at", "f8")])
+_LINE_ROW = np.dtype([("order", "i8"), ("pair", "i8"), ("at", "f8")])
+
+
+#: Kind names behind the integer kind codes of the extraction (events, then order lines).
+KIND_NAMES = (*MODEL_EVENT_KINDS, "purchase")
+_PURCHASE = len(MODEL_EVENT_KINDS)
+_POINT_KINDS = np.array(["event", "order"])
 
 
 @dataclass
 class TrainingData:
     """One rating per allowed (customer, product) pair, plus the points behind each pair.
 
-    The points are kept as parallel arrays sorted by (customer, product, newest first), so
-    an explanation can look up the few it cites without a Python object per row.
+    The points are kept as parallel arrays in extraction order, each with the index of its
+    pair (``point_pairs``), so an explanation looks up only the few points it cites
+    (:meth:`explanations`); the full (customer, product, newest first) order is sorted only
+    when something asks for every point (:attr:`points`).
     """
 
     brand: Brand
@@ -103,6 +147,7 @@ class TrainingData:
     personalization: dict[int, bool]  # every customer seen -> allowed
     hour_users: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     hours: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    point_pairs: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.intp))
     point_users: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     point_items: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     point_kinds: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=str))
@@ -114,64 +159,126 @@ class TrainingData:
     def n_ratings(self) -> int:
         return len(self.ratings)
 
-    def _point_keys(self, users, items) -> np.ndarray:
-        return np.asarray(users, dtype=np.int64) * _KEY + np.asarray(items, dtype=np.int64)
+    # (distinct ids, each rating's code among them) for customers and products, computed
+    # once: ranking, interests and the artefact all read them.
+    user_index: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False)
+    item_index: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.user_index = ml.dense_codes(self.users)
+        self.item_index = ml.dense_codes(self.items)
+
+    def _pair_of(self, customer_ids, product_ids) -> np.ndarray:
+        """Index of each (customer, product) pair in the ratings (``-1``: not there). The
+        ratings are sorted by (customer, product), so this is a binary search."""
+        keys = np.asarray(self.users, dtype=np.int64) * _KEY + np.asarray(self.items, np.int64)
+        wanted = np.asarray(customer_ids, dtype=np.int64) * _KEY + np.asarray(
+            product_ids, dtype=np.int64
+        )
+        found = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+        hit = (keys[found] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+        return np.where(hit, found, -1)
+
+    def _newest_first(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` (point indices) ordered by pair, then newest first (ties: higher pk)."""
+        return rows[
+            np.lexsort((-self.point_pks[rows], -self.point_stamps[rows], self.point_pairs[rows]))
+        ]
+
+    @cached_property
+    def _point_order(self) -> np.ndarray:
+        return self._newest_first(np.arange(len(self.point_pairs)))
 
     def point_rows(self, customer_id: int, product_id: int) -> np.ndarray:
         """Indices of this pair's points, newest first (at most MAX_POINTS_PER_PAIR)."""
-        keys = self._point_keys(self.point_users, self.point_items)
-        key = int(customer_id) * _KEY + int(product_id)
-        lo, hi = np.searchsorted(keys, [key, key + 1])
-        return np.arange(lo, min(hi, lo + MAX_POINTS_PER_PAIR))
+        (pair,) = self._pair_of([customer_id], [product_id])
+        if pair < 0:
+            return np.empty(0, dtype=np.intp)
+        order = self._point_order
+        lo, hi = np.searchsorted(self.point_pairs[order], [pair, pair + 1])
+        return order[lo : min(hi, lo + MAX_POINTS_PER_PAIR)]
 
-    def cites(self, customer_ids, product_ids) -> list[list[dict]]:
-        """For each (customer, product) pair, the customer's own points behind it (newest
-        first, at most MAX_POINTS_PER_PAIR) as explanation entries. Vectorised lookup."""
-        keys = self._point_keys(self.point_users, self.point_items)
-        wanted = self._point_keys(customer_ids, product_ids)
-        lo = np.searchsorted(keys, wanted, side="left")
-        hi = np.minimum(np.searchsorted(keys, wanted, side="right"), lo + MAX_POINTS_PER_PAIR)
-        # Dates only for the rows cited (one vectorised conversion).
-        lengths = np.maximum(hi - lo, 0)
+    def explanations(self, owners, customer_ids, product_ids, n: int) -> list[str]:
+        """JSON text of ``n`` explanations, ready to store.
+
+        Cite ``c`` is the pair (``customer_ids[c]``, ``product_ids[c]``) and belongs to
+        explanation ``owners[c]`` (non-decreasing). Each cite contributes the customer's own
+        points behind that pair, newest first (at most MAX_POINTS_PER_PAIR), as
+        ``{"kind", "pk", "product_id", "label", "date"}`` entries, in cite order: exactly
+        ``json.dumps`` of those dicts. Only the cited pairs' points are read and sorted.
+        """
+        owners = np.asarray(owners, dtype=np.intp)
+        if len(owners) == 0 or len(self.point_pairs) == 0:
+            return ["[]"] * n
+        # A customer's strongest items explain several of their picks: each distinct pair's
+        # entries are built once.
+        pairs, cite_pair = np.unique(self._pair_of(customer_ids, product_ids), return_inverse=True)
+        wanted = np.zeros(len(self.users) + 1, dtype=bool)
+        wanted[pairs] = True
+        wanted[-1] = False  # index -1: a pair not in the data (cites nothing)
+        rows = self._newest_first(np.flatnonzero(wanted[self.point_pairs]))
+        row_pairs = self.point_pairs[rows]
+        lo = np.searchsorted(row_pairs, pairs, side="left")
+        hi = np.minimum(np.searchsorted(row_pairs, pairs, side="right"), lo + MAX_POINTS_PER_PAIR)
+        lengths = np.where(pairs >= 0, hi - lo, 0)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
-        rows = np.repeat(lo - offsets, lengths) + np.arange(int(lengths.sum()))
-        days = (self.point_stamps[rows] * 1e6).astype("datetime64[us]").astype("datetime64[D]")
-        date_of = dict(zip(rows.tolist(), days.astype(str).tolist(), strict=True))
-        kinds = self.point_kinds.tolist() if len(rows) else []
-        pks = self.point_pks.tolist() if len(rows) else []
-        verbs = self.point_verbs.tolist() if len(rows) else []
-        dates = date_of
-        out = []
-        for pid, start, stop in zip(
-            np.asarray(product_ids).tolist(), lo.tolist(), hi.tolist(), strict=True
-        ):
+        chosen = rows[np.repeat(lo - offsets, lengths) + np.arange(int(lengths.sum()))]
+
+        days = (self.point_stamps[chosen] * 1e6).astype("datetime64[us]").astype("datetime64[D]")
+        pids = self.point_items[chosen].tolist()
+        verbs = self.point_verbs[chosen].tolist()
+        labels: dict[tuple[str, int], str] = {}
+        for verb, pid in set(zip(verbs, pids, strict=True)):
             name = self.products.get(pid, ("a product",))[0]
-            out.append(
-                [
-                    {
-                        "kind": kinds[r],
-                        "pk": pks[r],
-                        "product_id": pid,
-                        "label": f"{verbs[r]} {name}",
-                        "date": dates[r],
-                    }
-                    for r in range(start, stop)
-                ]
+            labels[(verb, pid)] = json.dumps(f"{verb} {name}")
+        entries = [
+            f'{{"kind": "{kind}", "pk": {pk}, "product_id": {pid}, '
+            f'"label": {labels[verb, pid]}, "date": "{day}"}}'
+            for kind, pk, pid, verb, day in zip(
+                self.point_kinds[chosen].tolist(),
+                self.point_pks[chosen].tolist(),
+                pids,
+                verbs,
+                days.astype(str).tolist(),
+                strict=True,
             )
-        return out
+        ]
+        pair_text = np.full(len(pairs), "", dtype=object)
+        if lengths.max() <= 1:  # one point per pair: its entry is the pair's text
+            pair_text[lengths > 0] = entries
+        else:
+            bounds = zip(offsets.tolist(), np.cumsum(lengths).tolist(), strict=True)
+            pair_text[:] = [", ".join(entries[a:b]) for a, b in bounds]
+        # Each explanation joins its cites' texts (cites of pairs without points add none):
+        # one join of everything, cut at the explanations' boundaries (NUL never occurs in
+        # JSON text), instead of a join per explanation.
+        cite_pair = cite_pair.reshape(-1)
+        cites = np.flatnonzero(lengths[cite_pair] > 0)
+        if len(cites) == 0:
+            return ["[]"] * n
+        owner = owners[cites]
+        texts = pair_text[cite_pair[cites]].tolist()
+        glue = np.where(owner[1:] == owner[:-1], ", ", "]\0[").tolist()
+        woven = [""] * (2 * len(texts) - 1)
+        woven[0::2], woven[1::2] = texts, glue
+        parts = ("[" + "".join(woven) + "]").split("\0")
+        out = np.full(n, "[]", dtype=object)
+        out[np.unique(owner)] = parts
+        return out.tolist()
 
     @property
     def points(self) -> dict[tuple[int, int], list[Point]]:
-        """Every pair's points as objects (for tests and small callers; training uses
-        :meth:`cites`)."""
+        """Every pair's points as objects, newest first (for tests and small callers;
+        training uses :meth:`explanations`)."""
         found: dict[tuple[int, int], list[Point]] = defaultdict(list)
+        order = self._point_order
         for cid, pid, kind, pk, verb, stamp in zip(
-            self.point_users.tolist(),
-            self.point_items.tolist(),
-            self.point_kinds.tolist(),
-            self.point_pks.tolist(),
-            self.point_verbs.tolist(),
-            self.point_stamps.tolist(),
+            self.point_users[order].tolist(),
+            self.point_items[order].tolist(),
+            self.point_kinds[order].tolist(),
+            self.point_pks[order].tolist(),
+            self.point_verbs[order].tolist(),
+            self.point_stamps[order].tolist(),
             strict=True,
         ):
             found[(cid, pid)].append(Point(kind, pk, verb, datetime.fromtimestamp(stamp, tz=UTC)))
@@ -195,13 +302,14 @@ def purpose_allowed(
     return purpose_default(brand.sensitivity, purpose) if found is None else found
 
 
-def _allowed_mask(customers: np.ndarray, allowed) -> np.ndarray:
-    """``allowed(cid)`` for every row, evaluated once per distinct customer."""
+def _per_customer(customers: np.ndarray, *rules) -> list[np.ndarray]:
+    """For every row, each ``rule(cid)``; each rule is evaluated once per distinct customer
+    (one sort of the rows for all of them)."""
     if len(customers) == 0:
-        return np.zeros(0, dtype=bool)
-    values, codes = np.unique(customers, return_inverse=True)
-    table = np.array([bool(allowed(int(c))) for c in values.tolist()], dtype=bool)
-    return table[codes.reshape(-1)]
+        return [np.zeros(0, dtype=bool) for _ in rules]
+    values, codes = ml.dense_codes(customers)
+    ids = values.tolist()
+    return [np.array([bool(rule(c)) for c in ids], dtype=bool)[codes] for rule in rules]
 
 
 def training_data(
@@ -209,8 +317,9 @@ def training_data(
 ) -> TrainingData:
     """Allowed interactions of a brand (or one of its customers) as one rating per pair.
 
-    One query per table; rows come back as columns of numbers (times as epoch seconds), and
-    every consent rule is applied as a vectorised mask, once per distinct customer.
+    One query per table; rows come back as one numeric array per table (kinds as codes,
+    times as epoch seconds), and every consent rule is applied as a vectorised mask,
+    evaluated once per distinct customer.
     """
     now = now or timezone.now()
     brand = Brand.objects.get(pk=brand_id)
@@ -238,6 +347,8 @@ def training_data(
         )
     }
 
+    if products and max(products) >= _KEY:
+        raise ValueError("Product ids must stay below 2**31 (they share a key with customers).")
     allowed: dict[int, bool] = {}
 
     def personal(cid: int) -> bool:
@@ -248,93 +359,80 @@ def training_data(
     if customer_id is not None:
         personal(customer_id)  # always answered for the customer asked about
 
-    e_pk, e_cid, e_pid, e_kind, e_value, e_when = _columns(
-        events.annotate(epoch=_Epoch("occurred_at")).values_list(
-            "pk", "customer_id", "product_id", "kind", "value", "epoch"
-        ),
-        6,
+    e = _rows(
+        events.annotate(
+            pk_kind=_pk_and_kind(),
+            pair=_pair_key("customer_id", "product_id"),
+            epoch=_Epoch("occurred_at"),
+        ).values_list("pk_kind", "pair", "value", "epoch"),
+        _EVENT_ROW,
     )
-    l_order, l_cid, l_pid, l_when = _columns(
-        lines.annotate(epoch=_Epoch("order__placed_at")).values_list(
-            "order_id", "order__customer_id", "product_id", "epoch"
-        ),
-        4,
+    bought = _rows(
+        lines.annotate(
+            pair=_pair_key("order__customer_id", "product_id"), epoch=_Epoch("order__placed_at")
+        ).values_list("order_id", "pair", "epoch"),
+        _LINE_ROW,
     )
-    e_cid = np.array(e_cid, dtype=np.int64)
-    e_when = np.array(e_when, dtype=np.float64)
-    event_on = _allowed_mask(e_cid, lambda c: "event" not in off.get(c, ()))
-    contact = event_on & _allowed_mask(
-        e_cid, lambda c: purpose_allowed(consents, brand, c, Purpose.CONTACT)
+    e_cid, l_cid = e["pair"] // _KEY, bought["pair"] // _KEY
+    event_on, contact, personal_on = _per_customer(
+        e_cid,
+        lambda c: "event" not in off.get(c, ()),
+        lambda c: purpose_allowed(consents, brand, c, Purpose.CONTACT),
+        personal,
     )
-    event_rows = event_on & _allowed_mask(e_cid, personal)
-    l_cid = np.array(l_cid, dtype=np.int64)
-    line_rows = _allowed_mask(
+    contact &= event_on
+    event_rows = event_on & personal_on
+    (line_rows,) = _per_customer(
         l_cid, lambda c: not (off.get(c, set()) & {"order", "order_line"}) and personal(c)
     )
 
-    e_kind_arr = np.array(e_kind, dtype=str)
-    n_e, n_l = int(event_rows.sum()), int(line_rows.sum())
+    hour_users = e_cid[contact]
+    hours = ((e["at"][contact] // 3600) % 24).astype(np.int64)
+    e, bought = e[event_rows], bought[line_rows]
+    pairs = np.concatenate([e["pair"], bought["pair"]])
     columns = {
-        "users": np.concatenate([e_cid[event_rows], l_cid[line_rows]]),
-        "items": np.concatenate(
-            [
-                np.array(e_pid, dtype=np.int64)[event_rows],
-                np.array(l_pid, dtype=np.int64)[line_rows],
-            ]
-        ),
-        "kinds": np.concatenate([e_kind_arr[event_rows], np.full(n_l, "purchase")]),
-        "values": np.concatenate(
-            [np.array(e_value, dtype=np.float64)[event_rows], np.full(n_l, np.nan)]
-        ),
-        "stamps": np.concatenate(
-            [e_when[event_rows], np.array(l_when, dtype=np.float64)[line_rows]]
-        ),
-        "point_kinds": np.concatenate([np.full(n_e, "event"), np.full(n_l, "order")]),
-        "pks": np.concatenate(
-            [
-                np.array(e_pk, dtype=np.int64)[event_rows],
-                np.array(l_order, dtype=np.int64)[line_rows],
-            ]
-        ),
+        "users": pairs // _KEY,
+        "items": pairs % _KEY,
+        "kinds": np.concatenate([e["pk_kind"] & _KIND_MASK, np.full(len(bought), _PURCHASE)]),
+        "values": np.concatenate([e["value"], np.full(len(bought), np.nan)]),
+        "stamps": np.concatenate([e["at"], bought["at"]]),
+        "point_kinds": np.concatenate([np.zeros(len(e), np.intp), np.ones(len(bought), np.intp)]),
+        "pks": np.concatenate([e["pk_kind"] >> _KIND_BITS, bought["order"]]),
     }
-    hours = ((e_when[contact] // 3600) % 24).astype(np.int64)
-    return _to_ratings(brand, columns, products, allowed, now, e_cid[contact], hours)
+    return _to_ratings(brand, columns, products, allowed, now, hour_users, hours)
 
 
 def _to_ratings(brand, cols, products, allowed, now, hour_users, hours) -> TrainingData:
     users, items, stamps = cols["users"], cols["items"], cols["stamps"]
-    if len(users):
-        triples = ml.signals_to_ratings(
-            users, items, cols["kinds"], cols["values"], (now.timestamp() - stamps) / 86400.0
-        )
-        # Newest signal per pair, in the same (user, item) order as the triples.
-        key = users * _KEY + items
-        _, codes = np.unique(key, return_inverse=True)
-        newest = np.full(len(triples.users), -np.inf)
-        np.maximum.at(newest, codes.reshape(-1), stamps)
-    else:
-        empty = np.empty(0, dtype=np.int64)
-        triples = ml.Triples(empty, empty, np.empty(0))
-        newest = np.empty(0)
-    kind_names, kind_codes = np.unique(cols["kinds"], return_inverse=True)
-    verbs = np.array([VERBS.get(str(k), "rated") for k in kind_names.tolist()] or [""], dtype=str)
-    order = np.lexsort((-cols["pks"], -stamps, items, users))
+    triples, pair_of_row = ml.signals_to_ratings_indexed(
+        users,
+        items,
+        cols["kinds"],
+        cols["values"],
+        (now.timestamp() - stamps) / 86400.0,
+        kind_names=KIND_NAMES,
+    )
+    # Newest signal per pair, in the same (user, item) order as the triples.
+    newest = np.full(len(triples.users), -np.inf)
+    np.maximum.at(newest, pair_of_row, stamps)
+    verbs = np.array([VERBS.get(kind, "rated") for kind in KIND_NAMES], dtype=str)
     return TrainingData(
         brand=brand,
-        users=triples.users,
-        items=triples.items,
+        users=triples.users.astype(np.int64),
+        items=triples.items.astype(np.int64),
         ratings=triples.ratings,
         stamps=newest,
         products=products,
         personalization=allowed,
         hour_users=np.asarray(hour_users, dtype=np.int64),
         hours=np.asarray(hours, dtype=np.int64),
-        point_users=users[order],
-        point_items=items[order],
-        point_kinds=cols["point_kinds"][order].astype(str),
-        point_pks=cols["pks"][order],
-        point_verbs=verbs[kind_codes.reshape(-1)][order] if len(users) else np.empty(0, dtype=str),
-        point_stamps=stamps[order],
+        point_pairs=pair_of_row,
+        point_users=users,
+        point_items=items,
+        point_kinds=_POINT_KINDS[cols["point_kinds"]],
+        point_pks=cols["pks"],
+        point_verbs=verbs[cols["kinds"]],
+        point_stamps=stamps,
     )
 
 

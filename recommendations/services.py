@@ -1,21 +1,25 @@
 """Writes for recommendations: training, per-customer recompute, purge, feedback.
 
 Flow of a retrain (`train_brand`): claim the pending TrainingRun with a conditional UPDATE
-→ extract allowed ratings (selectors.training_data) → Surprise trainset → SVD fit → numpy
-scores for every customer → exclude what they already know → top-N → explanations from
-their own points → one transaction replaces the brand's result set and flips the active
-run → superseded artefacts are deleted (an erased customer's factors must not survive) →
-cache invalidated. A customer's recompute folds their current ratings into the active
-model, so a change to their data shows at once, without a brand retrain.
+(or create it already claimed) → extract allowed ratings (selectors.training_data: numeric
+columns, one query per table) → fit the ranking model (EASE, float32 Cholesky; SVD for
+catalogues above ml.EASE_MAX_ITEMS) → sparse scores for every customer → exclude what they
+already know → top-N → explanations from their own points (built as JSON text, looked up
+only for the pairs cited) → artefact → one transaction replaces the brand's result set
+(plain-SQL bulk inserts: executemany on SQLite, COPY on PostgreSQL), flips the active run
+and writes one audit row per customer touched → superseded artefacts are deleted (an
+erased customer's data must not survive) → cache invalidated. A customer's recompute
+scores their current data with the active model, so a change to their data shows at once,
+without a brand retrain.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -43,8 +47,7 @@ STALE_PENDING = timedelta(hours=1)
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 SVD_PARAMS = {"n_factors": 100, "n_epochs": 20, "lr_all": 0.005, "reg_all": 0.02}
 SCORE_CHUNK = 2048  # users scored per matrix product (bounds memory on big brands)
-EXPLAIN_CHUNK = 256  # users explained at once (a users x 10 x items block)
-INSERT_BATCH = 1000  # rows per multi-row INSERT on PostgreSQL
+EXPLAIN_CHUNK = 1024  # users scored and explained at once (a users x items block)
 
 _model_cache: dict[str, ml.FactorModel | ml.ItemModel] = {}
 
@@ -109,9 +112,14 @@ def train_brand(
     *, brand_id: int, run_id: int | None = None, reason: str = "", receipt_id: int | None = None
 ) -> TrainingRun | None:
     """Retrain one brand; returns the run, or None when another worker has (had) it."""
-    if run_id is None:
-        run_id = TrainingRun.objects.create(brand_id=brand_id, reason=reason[:60]).pk
-    if not training_run_claim(run_id=run_id):
+    if run_id is None:  # a run of our own, claimed as it is created (nobody else knows it)
+        run_id = TrainingRun.objects.create(
+            brand_id=brand_id,
+            reason=reason[:60],
+            state=TrainingRun.State.RUNNING,
+            started_at=timezone.now(),
+        ).pk
+    elif not training_run_claim(run_id=run_id):
         log.info("training run %s already claimed; nothing to do", run_id)
         return None
     started = time.perf_counter()
@@ -150,15 +158,28 @@ def train_brand(
     return TrainingRun.objects.get(pk=run_id)
 
 
-class Rec(NamedTuple):
-    """One result row to write (plain values: no model instance per row)."""
+class Recs:
+    """Result rows to write, column by column: plain values (no model instance or tuple per
+    row), explanations already as JSON text (see ``TrainingData.explanations``)."""
 
-    customer_id: int
-    product_id: int
-    rank: int
-    score: float
-    is_popular: bool
-    explanation: list
+    FIELDS = ("customer_ids", "product_ids", "ranks", "scores", "popular", "explanations")
+
+    def __init__(
+        self, customer_ids=(), product_ids=(), ranks=(), scores=(), popular=(), explanations=()
+    ):
+        self.customer_ids: list[int] = list(customer_ids)
+        self.product_ids: list[int] = list(product_ids)
+        self.ranks: list[int] = list(ranks)
+        self.scores: list[float] = list(scores)
+        self.popular: list[bool] = list(popular)
+        self.explanations: list[str] = list(explanations)
+
+    def extend(self, other: Recs) -> None:
+        for name in self.FIELDS:
+            getattr(self, name).extend(getattr(other, name))
+
+    def __len__(self) -> int:
+        return len(self.customer_ids)
 
 
 class _Ranked:
@@ -169,7 +190,7 @@ class _Ranked:
         self.algorithm = TrainingRun.Algorithm.SVD.value
         self.n_users = 0
         self.n_items = 0
-        self.recommendations: list[Rec] = []
+        self.recommendations = Recs()
         self.popular: list[int] = []
         self.metrics: dict = {}
 
@@ -187,30 +208,27 @@ def _fit_and_rank(data: selectors.TrainingData) -> _Ranked:
     if data.n_ratings == 0:
         out.popular = active[:POPULAR_KEEP].tolist()
         return out
-    out.popular = [
-        int(p)
-        for p in ml.popular_items(data.items, data.ratings)
-        if data.products.get(int(p), ("", "", False))[2]
-    ][:POPULAR_KEEP]
-    user_ids, user_codes = np.unique(data.users, return_inverse=True)
-    item_ids, item_codes = np.unique(data.items, return_inverse=True)
+    user_ids, user_codes = data.user_index
+    item_ids, item_codes = data.item_index
     out.n_users, out.n_items = len(user_ids), len(item_ids)
-    positive, known = ml.interaction_matrices(
-        user_codes.reshape(-1), item_codes.reshape(-1), data.ratings, (out.n_users, out.n_items)
-    )
     inactive = ~np.isin(item_ids, active)
+    by_popularity = ml.popular_codes(item_codes, data.ratings, out.n_items)
+    out.popular = item_ids[by_popularity[~inactive[by_popularity]]][:POPULAR_KEEP].tolist()
+    positive, known = ml.interaction_matrices(
+        user_codes, item_codes, data.ratings, (out.n_users, out.n_items)
+    )
     if out.n_items <= ml.EASE_MAX_ITEMS:
         _rank_ease(data, out, user_ids, item_ids, positive, known, inactive)
     else:
         _rank_svd(data, out, active)
-    ranked = {r.customer_id for r in out.recommendations}
+    ranked = set(out.recommendations.customer_ids)
     counts = known.sum(axis=1)
     cold = {
         int(user_ids[u]): set(item_ids[known[u]].tolist())
         for u in range(out.n_users)
         if int(user_ids[u]) not in ranked or counts[u] < MIN_RATINGS
     }
-    out.recommendations += _popular_rows(cold, out.popular)
+    out.recommendations.extend(_popular_rows(cold, out.popular))
     out.metrics = {"popular": out.popular, "cold_start_customers": len(cold)}
     return out
 
@@ -219,15 +237,18 @@ def _rank_ease(data, out: _Ranked, user_ids, item_ids, positive, known, inactive
     weights = ml.fit_ease(positive, reg=ml.EASE_REG)
     out.model = ml.ItemModel(weights, item_ids.astype(str), user_ids.astype(str))
     out.algorithm = "ease"
+    codes = (data.user_index[1], data.item_index[1])
+    own = ml.positive_csr(*codes, data.ratings, known.shape)  # each row: their positive items
     # Personal results need MIN_RATINGS interactions and at least one positive one.
-    eligible = np.flatnonzero((known.sum(axis=1) >= MIN_RATINGS) & (positive.sum(axis=1) > 0))
+    eligible = np.flatnonzero((known.sum(axis=1) >= MIN_RATINGS) & (np.diff(own.indptr) > 0))
     for start in range(0, len(eligible), EXPLAIN_CHUNK):
         rows = eligible[start : start + EXPLAIN_CHUNK]
-        scores = ml.score_item_item(positive[rows], weights)
+        scores = ml.score_item_item(own[rows], weights)
         best, values = ml.top_n(scores, known[rows] | inactive[None, :], TOP_N)
-        cited, _ = ml.explain_item_item_batch(weights, positive[rows], best, k=EXPLAIN_ITEMS)
-        whys = [[[(i, 0.0) for i in why if i >= 0] for why in user] for user in cited.tolist()]
-        out.recommendations += _personal_rows(data, user_ids[rows], item_ids, best, values, whys)
+        cited, _ = ml.explain_item_item_batch(weights, own[rows], best, k=EXPLAIN_ITEMS)
+        out.recommendations.extend(
+            _personal_rows(data, user_ids[rows], item_ids, best, values, cited)
+        )
 
 
 def _rank_svd(data, out: _Ranked, active: np.ndarray) -> None:
@@ -265,49 +286,82 @@ def _rank_svd(data, out: _Ranked, active: np.ndarray) -> None:
             values_all.append(values[row])
     if eligible:
         out.recommendations = _personal_rows(
-            data, np.array(eligible), item_ids, np.array(best_all), np.array(values_all), whys
+            data,
+            np.array(eligible),
+            item_ids,
+            np.array(best_all),
+            np.array(values_all),
+            _cited(whys),
         )
 
 
-def _personal_rows(data, customers, item_ids, best, values, whys) -> list[Rec]:
-    """Result rows with explanations; the cited points are looked up in one batch and are
-    always the customer's own (``data`` holds only allowed points, keyed by customer)."""
-    cite_customers, cite_products = [], []
-    # Only the valid picks (top_n pads with -1 at the end) have explanations.
-    whys = [user[: int((best[row] >= 0).sum())] for row, user in enumerate(whys)]
-    for cid, user_whys in zip(customers.tolist(), whys, strict=True):
-        for why in user_whys:
-            for iid, _contribution in why:
-                cite_customers.append(cid)
-                cite_products.append(int(item_ids[iid]))
-    cites = iter(data.cites(np.array(cite_customers), np.array(cite_products)))
-    rows = []
-    for row, (cid, user_whys) in enumerate(zip(customers.tolist(), whys, strict=True)):
-        picks = best[row][best[row] >= 0]
-        for rank, (iid, score, why) in enumerate(
-            zip(picks.tolist(), values[row][: len(picks)].tolist(), user_whys, strict=True),
-            start=1,
-        ):
-            explanation = [c for _ in why for c in next(cites)]
-            rows.append(Rec(cid, int(item_ids[iid]), rank, float(score), False, explanation))
-    return rows
+def _cited(whys: list[list[list[tuple[int, float]]]]) -> np.ndarray:
+    """Per-user lists of per-pick ``(item, contribution)`` explanations as the (users, TOP_N,
+    EXPLAIN_ITEMS) item array ``ml.explain_item_item_batch`` gives (``-1``: nothing)."""
+    cited = np.full((len(whys), TOP_N, EXPLAIN_ITEMS), -1, dtype=np.intp)
+    for user, user_whys in enumerate(whys):
+        for slot, why in enumerate(user_whys[:TOP_N]):
+            for place, (iid, _contribution) in enumerate(why[:EXPLAIN_ITEMS]):
+                cited[user, slot, place] = iid
+    return cited
 
 
-def _popular_rows(known: dict[int, set[int]], popular: list[int]) -> list[Rec]:
+def _personal_rows(data, customers, item_ids, best, values, cited) -> Recs:
+    """Result rows of ``customers`` (one row of ``best`` / ``values`` / ``cited`` each), with
+    explanations. ``cited[u, slot]`` are the customer's own items (indices into
+    ``item_ids``) behind that pick; their points are looked up in one batch and are always
+    the customer's own (``data`` holds only allowed points, keyed by customer)."""
+    valid = best >= 0  # top_n pads with -1 at the end
+    owner, slot = np.nonzero(valid)  # row-major: by customer, then rank
+    rec_customers = np.asarray(customers, dtype=np.int64)[owner]
+    cites = np.asarray(cited)[valid]  # (recs, EXPLAIN_ITEMS), largest contribution first
+    rec_of, place = np.nonzero(cites >= 0)
+    n = len(rec_customers)
+    explanations = data.explanations(
+        rec_of, rec_customers[rec_of], item_ids[cites[rec_of, place]], n
+    )
+    return Recs(
+        rec_customers.tolist(),
+        item_ids[best[valid]].astype(np.int64).tolist(),
+        (slot + 1).tolist(),
+        np.asarray(values, dtype=np.float64)[valid].tolist(),
+        [False] * n,
+        explanations,
+    )
+
+
+def _popular_rows(known: dict[int, set[int]], popular: list[int]) -> Recs:
     """Cold start: the brand's popular items the customer has not interacted with."""
-    rows = []
+    rows = Recs()
     for cid, seen in sorted(known.items()):
         picks = [p for p in popular if p not in seen][:TOP_N]
-        rows += [Rec(cid, pid, rank, 0.0, True, []) for rank, pid in enumerate(picks, start=1)]
+        rows.extend(
+            Recs(
+                [cid] * len(picks),
+                picks,
+                range(1, len(picks) + 1),
+                [0.0] * len(picks),
+                [True] * len(picks),
+                ["[]"] * len(picks),
+            )
+        )
     return rows
 
 
 def _interests_and_hours(data) -> tuple[list[tuple], list[tuple]]:
     """(customer, category, weight) and (customer, hour, confidence) rows."""
-    item_values, codes = np.unique(data.items, return_inverse=True)
-    names = [data.products.get(int(p), ("", ""))[1] for p in item_values.tolist()]
-    categories = np.array(names or [""], dtype=str)[codes.reshape(-1)]
-    interests = ml.category_interests(data.users, categories, data.ratings)
+    item_values, codes = data.item_index
+    names = [data.products.get(p, ("", ""))[1] for p in item_values.tolist()]
+    # Categories coded per product (not per rating): no string per rating is built or sorted.
+    category_names, category_of_item = np.unique(
+        np.array(names or [""], dtype=str), return_inverse=True
+    )
+    interests = ml.category_interests(
+        data.users,
+        category_of_item.reshape(-1)[codes],
+        data.ratings,
+        category_names=category_names,
+    )
     hours = ml.best_hours(data.hour_users, data.hours)
     interest_rows = [(int(cid), cat, w) for cid, cats in interests.items() for cat, w in cats]
     hour_rows = [(int(cid), h, c) for cid, (h, c) in hours.items()]
@@ -316,15 +370,13 @@ def _interests_and_hours(data) -> tuple[list[tuple], list[tuple]]:
 
 def _replace_brand_results(brand_id: int, run_id: int, data, result: _Ranked) -> set[int]:
     scope = {"brand_id": brand_id}
-    before = set(
-        Recommendation.objects.filter(**scope).values_list("customer_id", flat=True).distinct()
-    )
-    before |= set(
-        InferredInterest.objects.filter(**scope).values_list("customer_id", flat=True).distinct()
-    )
+    before: set[int] = set()
+    for model in (Recommendation, InferredInterest):  # order_by(): DISTINCT on the id alone
+        rows = model.objects.filter(**scope).order_by().values_list("customer_id", flat=True)
+        before.update(rows.distinct())
     interests, hours = _interests_and_hours(data)
     _write(scope, result.recommendations, interests, hours, run_id=run_id)
-    after = {r.customer_id for r in result.recommendations} | {r[0] for r in interests}
+    after = set(result.recommendations.customer_ids) | {r[0] for r in interests}
     return before | after | {r[0] for r in hours}
 
 
@@ -336,26 +388,28 @@ def _switched_off(model, scope: dict, key: tuple[str, ...]) -> set[tuple]:
 def _insert(model, fields: list[str], rows: list[tuple]) -> None:
     """Insert ready-made rows with plain SQL: no model instance, no per-field preparation.
 
-    SQLite runs ``executemany`` in C; PostgreSQL gets multi-row VALUES in batches. Values
-    must already be database-ready (see :func:`_now_db` and the JSON adaptation).
+    SQLite runs ``executemany`` in C; PostgreSQL gets ``COPY ... FROM STDIN`` (one stream,
+    rows formatted by psycopg in C, no SQL text per row to build or parse). Values must
+    already be database-ready (see :func:`_now_db`); JSON columns take JSON text.
     """
     if not rows:
         return
     qn = connection.ops.quote_name
     columns = ", ".join(qn(model._meta.get_field(f).column) for f in fields)
-    # Names come from the model's meta (quoted); every value is a bound parameter.
-    head = f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    table = qn(model._meta.db_table)
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.executemany(head + one, rows)
+        if connection.vendor == "postgresql":
+            # Names come from the model's meta (quoted); values travel in the COPY stream.
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
             return
-        for start in range(0, len(rows), INSERT_BATCH):
-            batch = rows[start : start + INSERT_BATCH]
-            cursor.execute(head + ", ".join([one] * len(batch)), [v for r in batch for v in r])
+        # Names come from the model's meta (quoted); every value is a bound parameter.
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+        cursor.executemany(sql, rows)
 
 
-def _write(scope: dict, recs: list[Rec], interests: list, hours: list, *, run_id: int) -> None:
+def _write(scope: dict, recs: Recs, interests: list, hours: list, *, run_id: int) -> None:
     """Replace the scope's results (call inside a transaction)."""
     off_recs = _switched_off(Recommendation, scope, ("customer_id", "product_id"))
     off_interests = _switched_off(InferredInterest, scope, ("customer_id", "category"))
@@ -363,29 +417,37 @@ def _write(scope: dict, recs: list[Rec], interests: list, hours: list, *, run_id
     Recommendation.objects.filter(**scope).delete()
     InferredInterest.objects.filter(**scope).delete()
     ContactHourInference.objects.filter(**scope).delete()
-    brand_id, now = scope["brand_id"], _now_db()
+    brand_id, now, n = scope["brand_id"], _now_db(), len(recs)
+
+    def same(value):
+        return itertools.repeat(value, n)
+
     common = ["customer_id", "brand_id", "source", "in_use", "created_at", "updated_at"]
-    adapt_json = connection.ops.adapt_json_value
+    in_use = (
+        [pair not in off_recs for pair in zip(recs.customer_ids, recs.product_ids, strict=True)]
+        if off_recs
+        else same(True)
+    )
     _insert(
         Recommendation,
         [*common, "product_id", "rank", "score", "is_popular", "explanation", "training_run_id"],
-        [
-            (
-                r.customer_id,
-                brand_id,
-                Source.INFERRED,
-                (r.customer_id, r.product_id) not in off_recs,
-                now,
-                now,
-                r.product_id,
-                r.rank,
-                r.score,
-                r.is_popular,
-                adapt_json(r.explanation, None),
-                run_id,
+        list(
+            zip(
+                recs.customer_ids,
+                same(brand_id),
+                same(Source.INFERRED),
+                in_use,
+                same(now),
+                same(now),
+                recs.product_ids,
+                recs.ranks,
+                recs.scores,
+                recs.popular,
+                recs.explanations,
+                same(run_id),
+                strict=True,
             )
-            for r in recs
-        ],
+        ),
     )
     _insert(
         InferredInterest,
@@ -438,9 +500,12 @@ def _activate(run_id, brand_id, data, result: _Ranked, artefact: str, seconds: f
 
 def _audit_bulk(customer_ids: set[int], brand_id: int, task: str) -> None:
     """One audit row per customer whose inferred data changed (bulk, same transaction)."""
-    existing = Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True)
-    now = _now_db()
-    kind = Actor.system(task).kind
+    existing = sorted(Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True))
+    n = len(existing)
+
+    def same(value):
+        return itertools.repeat(value, n)
+
     _insert(
         AuditEvent,
         [
@@ -455,21 +520,21 @@ def _audit_bulk(customer_ids: set[int], brand_id: int, task: str) -> None:
             "reason",
             "created_at",
         ],  # fmt: skip
-        [
-            (
-                cid,
-                kind,
-                None,
-                brand_id,
-                task,
-                "recommendation",
-                "recompute",
-                "",
-                "model retrained",
-                now,
+        list(
+            zip(
+                existing,
+                same(Actor.system(task).kind),
+                same(None),
+                same(brand_id),
+                same(task),
+                same("recommendation"),
+                same("recompute"),
+                same(""),
+                same("model retrained"),
+                same(_now_db()),
+                strict=True,
             )
-            for cid in sorted(existing)
-        ],
+        ),
     )
 
 
@@ -583,9 +648,9 @@ def customer_recompute(*, customer_id: int) -> int:
     return written
 
 
-def _rank_one(data, customer_id: int, run: TrainingRun) -> list[Rec]:
+def _rank_one(data, customer_id: int, run: TrainingRun) -> Recs:
     if not data.personalization.get(customer_id, False):
-        return []  # personalization is off: no personal results, not even cold-start rows
+        return Recs()  # personalization is off: no personal results, not even cold-start rows
     model = _load_model(run.artefact_path)
     popular = run.metrics.get("popular", [])
     known_products = {int(p) for p in data.items.tolist()}
@@ -621,7 +686,7 @@ def _rank_one(data, customer_id: int, run: TrainingRun) -> list[Rec]:
             baseline=sum(model.rating_scale) / 2.0,
             k=EXPLAIN_ITEMS,
         )
-    return _personal_rows(data, np.array([customer_id]), item_ids, best, values, [whys])
+    return _personal_rows(data, np.array([customer_id]), item_ids, best, values, _cited([whys]))
 
 
 @transaction.atomic

@@ -120,3 +120,39 @@ def test_extraction_is_one_query_per_table(
         data = selectors.training_data(brand_id=brand.pk)
     assert len(data.ratings) > 50
     assert np.all((data.ratings >= 1) & (data.ratings <= 5))
+
+
+def test_explanations_are_the_cited_pairs_own_points_newest_first_as_json(
+    shop, alice, bob, alice_history, bob_history
+):
+    import json
+
+    brand, products = shop
+    shoe, other_shoe = products["Footwear"][0].pk, products["Footwear"][1].pk
+    rate(alice, brand, products["Footwear"][0], None, kind="view", days_ago=1)  # newer point
+    data = selectors.training_data(brand_id=brand.pk)
+
+    def entries(customer, product):
+        return [
+            {
+                "kind": p.kind,
+                "pk": p.pk,
+                "product_id": product,
+                "label": f"{p.verb} {data.products[product][0]}",
+                "date": p.when.date().isoformat(),
+            }
+            for p in data.points[(customer, product)][: selectors.MAX_POINTS_PER_PAIR]
+        ]
+
+    cites = [(alice.pk, shoe), (alice.pk, other_shoe), (alice.pk, bob_history[0].product_id)]
+    got = data.explanations(
+        [0, 0, 2], [c for c, _ in cites], [p for _, p in cites], 4
+    )  # explanation 1 cites nothing; alice never touched bob's first product
+
+    want = [entries(alice.pk, shoe) + entries(alice.pk, other_shoe), [], [], []]
+    assert [json.loads(text) for text in got] == want
+    assert got[0] == json.dumps(want[0]), "exactly what json.dumps would store"
+    assert [e["label"].split()[0] for e in want[0]] == ["viewed", "rated", "rated"]
+    assert {e["pk"] for e in want[0]} <= {p.pk for p in data.points[(alice.pk, shoe)]} | {
+        e.pk for e in alice_history
+    }

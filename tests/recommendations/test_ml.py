@@ -508,3 +508,128 @@ def test_choose_ease_reg_looks_only_at_the_training_period() -> None:
     for reg, metrics in table.items():
         assert metrics == ml.holdout_metrics(split, ml.ease_scores(split, reg=reg))
     assert table[best][1] == max(n for _, n in table.values())
+
+
+# --------------------------------------------------------------------------- fast paths
+
+
+def test_dense_codes_equal_np_unique_for_ids_and_anything_else() -> None:
+    rng = np.random.default_rng(7)
+    for values in (
+        rng.integers(0, 50, 300),  # small id range: presence table
+        rng.integers(0, 2**40, 300),  # sparse ids: sorted
+        np.array(["b", "a", "c", "a"]),
+        rng.integers(-5, 5, 40),  # negatives: sorted
+    ):
+        distinct, codes = ml.dense_codes(values)
+        want_distinct, want_codes = np.unique(values, return_inverse=True)
+        assert distinct.tolist() == want_distinct.tolist()
+        assert codes.tolist() == want_codes.reshape(-1).tolist()
+
+
+def test_signals_to_ratings_takes_kind_codes_and_gives_each_rows_pair() -> None:
+    rng = np.random.default_rng(8)
+    n = 3000
+    names = sorted(ml.IMPLICIT_WEIGHTS)
+    codes = rng.integers(0, len(names), n)
+    kinds = np.array(names)[codes]
+    users, items = rng.integers(0, 40, n), rng.integers(0, 25, n)
+    values = np.where(kinds == "rating", rng.integers(1, 6, n), np.nan)
+    ages = rng.integers(0, 4, n).astype(float)  # many equal ages: ties between ratings
+    by_name = ml.signals_to_ratings(users, items, kinds, values, ages)
+    by_code, pair_of_row = ml.signals_to_ratings_indexed(
+        users, items, codes, values, ages, kind_names=names
+    )
+    for got, want in zip(by_code, by_name, strict=True):
+        assert np.array_equal(got, want)
+    assert np.array_equal(by_code.users[pair_of_row], users)
+    assert np.array_equal(by_code.items[pair_of_row], items)
+    # The reference rule, row by row: the newest rating wins, on equal age the later row.
+    for pair in range(0, len(by_code.users), 7):
+        rows = np.flatnonzero((pair_of_row == pair) & (kinds == "rating"))
+        if len(rows):
+            newest = rows[ages[rows] == ages[rows].min()].max()
+            assert by_code.ratings[pair] == values[newest]
+    with pytest.raises(ValueError, match="index kind_names"):
+        ml.signals_to_ratings([1], [2], [len(names)], [1.0], [0.0], kind_names=names)
+
+
+def test_popular_codes_rank_like_popular_items() -> None:
+    rng = np.random.default_rng(9)
+    items = rng.integers(0, 30, 400)
+    ratings = rng.integers(1, 6, 400).astype(float)
+    distinct, codes = np.unique(items, return_inverse=True)
+    assert distinct[ml.popular_codes(codes, ratings, len(distinct))].tolist() == (
+        ml.popular_items(items, ratings).tolist()
+    )
+
+
+def test_category_interests_by_name_or_by_code_agree_and_break_ties_alphabetically() -> None:
+    users = np.array([1, 1, 1, 1, 2, 2, 2])
+    names = np.array(["Shoes", "Bags", "", "Hats", "Bags", "Shoes", "Hats"])
+    ratings = np.array([5.0, 5.0, 5.0, 4.0, 2.0, 4.0, 4.0])
+    by_name = ml.category_interests(users, names, ratings, top=2)
+    table, codes = np.array(["Shoes", "", "Hats", "Bags"]), np.array([0, 3, 1, 2, 3, 0, 2])
+    by_code = ml.category_interests(users, codes, ratings, top=2, category_names=table)
+    assert by_name == by_code
+    # user 1: Bags and Shoes tie (2.0 each), Hats 1.0, "" is no category
+    assert by_name[1] == [("Bags", 0.4), ("Shoes", 0.4)]
+    assert by_name[2] == [("Hats", 0.5), ("Shoes", 0.5)]  # Bags is below neutral
+
+
+def test_best_hours_counts_each_users_events() -> None:
+    users = np.array([7, 7, 7, 7, 7, 7, 9, 9])
+    hours = np.array([19, 19, 19, 8, 8, 43])  # 43 % 24 = 19
+    got = ml.best_hours(users[:6], hours, min_events=5)
+    assert got == {7: (19, 4 / 6)}
+    assert ml.best_hours(users, np.array([1, 1, 1, 1, 1, 1, 2, 2]), min_events=2)[9] == (2, 1.0)
+
+
+def test_sparse_scoring_and_explanations_equal_the_dense_ones() -> None:
+    from scipy import sparse
+
+    rng = np.random.default_rng(10)
+    x = (rng.random((25, 30)) < 0.25).astype(np.float32)
+    weights = ml.fit_ease(x, reg=4.0)
+    dense_scores = np.asarray(x, dtype=np.float64) @ weights.astype(np.float64)
+    scores = ml.score_item_item(sparse.csr_array(x), weights)
+    assert scores.dtype == np.float32
+    assert np.allclose(scores, dense_scores, atol=1e-5)
+    best, values = ml.top_n(scores, x > 0, 4)
+    assert values.dtype == np.float64
+    assert np.array_equal(best, ml.top_n(scores.astype(np.float64), x > 0, 4)[0])
+    for got, want in zip(
+        ml.explain_item_item_batch(weights, sparse.csr_array(x), best, k=2),
+        ml.explain_item_item_batch(weights, x, best, k=2),
+        strict=True,
+    ):
+        assert np.array_equal(got, want)
+
+
+def test_fit_ease_in_float32_ranks_like_a_float64_inverse() -> None:
+    rng = np.random.default_rng(11)
+    x = (rng.random((200, 120)) < 0.1).astype(np.float32)
+    reg = 20.0
+    inverse = np.linalg.inv(x.T.astype(np.float64) @ x + reg * np.eye(120))
+    exact = -inverse / np.diag(inverse)[None, :]
+    np.fill_diagonal(exact, 0.0)
+    weights = ml.fit_ease(x, reg=reg)
+    assert np.abs(weights - exact).max() < 1e-5 * np.abs(exact).max() + 1e-7
+    # The top 10 is the exact model's, up to near-ties (which rounding may order either way).
+    exact_scores = x.astype(np.float64) @ exact
+    picked, _ = ml.top_n(ml.score_item_item(x, weights), x > 0, 10)
+    _, exact_best = ml.top_n(exact_scores, x > 0, 10)
+    for user in range(len(x)):
+        assert np.all(exact_scores[user, picked[user]] >= exact_best[user, -1] - 1e-5)
+
+
+def test_positive_csr_is_the_positive_matrix_in_any_row_order() -> None:
+    rng = np.random.default_rng(12)
+    users, items = rng.integers(0, 9, 60), rng.integers(0, 14, 60)
+    ratings = rng.integers(1, 6, 60).astype(float)
+    pairs, first = np.unique(users * 100 + items, return_index=True)  # one rating per pair
+    users, items, ratings = users[first], items[first], ratings[first]
+    positive, _ = ml.interaction_matrices(users, items, ratings, (9, 14))
+    for order in (np.arange(len(users)), rng.permutation(len(users))):
+        got = ml.positive_csr(users[order], items[order], ratings[order], (9, 14))
+        assert got.has_sorted_indices and np.array_equal(got.toarray(), positive)

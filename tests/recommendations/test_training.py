@@ -201,3 +201,22 @@ def test_explain_many_agrees_with_explain_on_factor_similarity():
         want = ml.explain(sim, trainset, uid, target, k=3)
         assert [i for i, _ in got] == [i for i, _ in want]
         assert np.allclose([c for _, c in got], [c for _, c in want])
+
+
+def test_large_catalogues_rank_with_svd_and_still_explain_with_own_points(
+    shop, crowd, alice, bob, alice_history, bob_history, monkeypatch
+):
+    brand, _ = shop
+    monkeypatch.setattr(ml, "EASE_MAX_ITEMS", 0)  # every catalogue is "large": SVD ranks
+    run = services.train_brand(brand_id=brand.pk)
+
+    assert run.algorithm == TrainingRun.Algorithm.SVD
+    recs = list(Recommendation.objects.filter(customer=alice))
+    assert len(recs) == services.TOP_N and not any(r.is_popular for r in recs)
+    assert sorted(r.rank for r in recs) == list(range(1, services.TOP_N + 1))
+    assert {e.product_id for e in alice_history}.isdisjoint({r.product_id for r in recs})
+    cites = [c for r in recs for c in r.explanation]
+    assert cites and {c["pk"] for c in cites} <= {e.pk for e in alice_history}
+    assert {c["pk"] for c in cites}.isdisjoint({e.pk for e in bob_history})
+    assert services.customer_recompute(customer_id=alice.pk) > 0  # folds in with SVD factors
+    assert Recommendation.objects.filter(customer=alice, training_run=run).count() == len(recs)
