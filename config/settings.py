@@ -76,7 +76,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before anything that can answer a request, so preflights and errors get CORS too.
-    "corsheaders.middleware.CorsMiddleware",
+    "config.middleware.CorsMiddleware",  # django-cors-headers' (see there)
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

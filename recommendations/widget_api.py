@@ -8,15 +8,21 @@ such a token holder; anonymous visitors are answered 204 and not tracked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Literal
+from urllib.parse import parse_qsl
 
+import pydantic
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Field, Query, Router, Schema
+from ninja.errors import ValidationError
 from pydantic import BaseModel
 
 from accounts.models import Customer
+from config.middleware import CORS_CHECKED_ORIGIN
 
 from . import widget_auth, widget_memo
 from .selectors import widget_cache_key, widget_items
@@ -67,6 +73,56 @@ class RecommendationsQuery(BaseModel):
     )
 
 
+def _query_parameters(model: type[BaseModel]) -> list[dict]:
+    """The OpenAPI parameters of a query model, as ninja writes them for `Query[model]`."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, field in schema["properties"].items():
+        if field.get("default", ...) is None:
+            field = {k: v for k, v in field.items() if k != "default"}  # as ninja writes it
+        parameter = {"in": "query", "name": name, "required": name in required, "schema": field}
+        if "description" in field:
+            parameter["description"] = field["description"]
+        parameters.append(parameter)
+    return parameters
+
+
+def _query(request: HttpRequest, model: type[BaseModel]):
+    """The query string validated by `model`; a 422 naming the field like any ninja query.
+
+    Read with the standard library's parser rather than Django's QueryDict (a third of the
+    cost, P1), with Django's own rules: the last of repeated names wins, blank values kept,
+    at most DATA_UPLOAD_MAX_NUMBER_FIELDS fields. A query string that is not plain ASCII
+    (a misbehaving user agent) or has too many fields goes through `request.GET`, which
+    decodes it or refuses it (400) exactly as Django does everywhere else.
+    """
+    raw = request.META.get("QUERY_STRING", "")
+    data = None
+    if raw.isascii():
+        # Too many fields: left to request.GET, which raises Django's TooManyFieldsSent.
+        with contextlib.suppress(ValueError):
+            data = dict(
+                parse_qsl(
+                    raw,
+                    keep_blank_values=True,
+                    max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+                )
+            )
+    if data is None:
+        data = request.GET.dict()
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        errors = []
+        for error in exc.errors(include_url=False, include_input=False):
+            error["loc"] = ("query", *error["loc"])
+            if isinstance(error.get("ctx", {}).get("error"), Exception):
+                error["ctx"]["error"] = str(error["ctx"]["error"])
+            errors.append(error)
+        raise ValidationError(errors) from None
+
+
 class EventsQuery(Schema):
     key: str = Field(..., max_length=60)
 
@@ -84,12 +140,14 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
     return response
 
 
-def _gate(request: HttpRequest) -> tuple[widget_auth.WidgetClient | None, HttpResponse | None]:
+def _gate(
+    request: HttpRequest, key: str
+) -> tuple[widget_auth.WidgetClient | None, HttpResponse | None]:
     """Key, then origin. Errors say what to fix, never anything personal."""
-    client = widget_auth.request_client(request)
+    client = widget_auth.request_client(request, key)
     if client is None:
         return None, _error(403, "Unknown or revoked widget key.")
-    if not widget_auth.origin_allowed(client, request.headers.get("origin")):
+    if not widget_auth.origin_allowed(client, request.META.get("HTTP_ORIGIN")):
         return None, _error(403, "This page's origin is not registered for the widget key.")
     return client, None
 
@@ -197,16 +255,20 @@ def _personal_body(client: widget_auth.WidgetClient, ref: str, *, slot: str, n: 
     return body
 
 
-def _json(body: bytes, cache_control: str) -> HttpResponse:
+def _json(body: bytes, cache_control: str, origin: str) -> HttpResponse:
+    """The answer for a checked `origin` (config.middleware.CorsMiddleware allows it)."""
     response = HttpResponse(body, content_type="application/json")
     response["Cache-Control"] = cache_control
     response["Vary"] = "Origin, Authorization"  # a new response: nothing to merge with
+    setattr(response, CORS_CHECKED_ORIGIN, origin)
     return response
 
 
 @router.get(
     "/recommendations",
-    response={200: WidgetRecommendations, 403: WidgetError, 429: WidgetError},
+    response={200: WidgetRecommendations, 403: WidgetError, 422: WidgetError, 429: WidgetError},
+    # The query is read by the view (_query); documented here exactly as `Query[...]` would.
+    openapi_extra={"parameters": _query_parameters(RecommendationsQuery)},
     summary="Recommendations for the widget",
     description=(
         "Publishable key + the page's Origin. With `Authorization: Bearer <customer token>` "
@@ -215,7 +277,7 @@ def _json(body: bytes, cache_control: str) -> HttpResponse:
         "short why. Otherwise the brand's popular items; an invalid token is treated as none."
     ),
 )
-def recommendations(request: HttpRequest, params: Query[RecommendationsQuery]):
+def recommendations(request: HttpRequest):
     """The hot path (P1): no ORM, no response validation, the answer from the cache.
 
     Anonymous: the rate limit counted locally between reports (widget_auth) and the popular
@@ -226,7 +288,8 @@ def recommendations(request: HttpRequest, params: Query[RecommendationsQuery]):
     consent) and one cache read. A holder without personal results gets the same bytes as
     anyone.
     """
-    client, error = _gate(request)
+    params = _query(request, RecommendationsQuery)
+    client, error = _gate(request, params.key)
     if error is not None:
         return error
     retry_after = widget_auth.rate_limit_retry_after(
@@ -234,14 +297,15 @@ def recommendations(request: HttpRequest, params: Query[RecommendationsQuery]):
     )
     if (limited := _rate_limited(retry_after)) is not None:
         return limited
-    token = widget_auth.bearer_token(request)
+    token = widget_auth.bearer_token(request, params.token)
     ref = widget_auth.customer_token_subject(client=client, token=token) if token else None
+    origin = request.META["HTTP_ORIGIN"]  # _gate checked it
     if ref is not None:
         body = _personal_body(client, ref, slot=params.slot, n=params.n)
         if body is not None:
-            return _json(body, PERSONAL_CACHE_CONTROL)
+            return _json(body, PERSONAL_CACHE_CONTROL, origin)
     body = _popular_body(client, slot=params.slot, n=params.n)
-    return _json(body, ANONYMOUS_CACHE_CONTROL)
+    return _json(body, ANONYMOUS_CACHE_CONTROL, origin)
 
 
 @router.post(
@@ -254,7 +318,7 @@ def recommendations(request: HttpRequest, params: Query[RecommendationsQuery]):
     ),
 )
 def events(request: HttpRequest, params: Query[EventsQuery], payload: WidgetEventIn):
-    client, error = _gate(request)
+    client, error = _gate(request, params.key)
     if error is not None:
         return error
     retry_after = widget_auth.rate_limit_retry_after(
@@ -263,7 +327,7 @@ def events(request: HttpRequest, params: Query[EventsQuery], payload: WidgetEven
     if (limited := _rate_limited(retry_after)) is not None:
         return limited
     customer = widget_auth.personalization_holder(
-        client=client, token=widget_auth.bearer_token(request)
+        client=client, token=widget_auth.bearer_token(request, request.GET.get("token"))
     )
     if customer is not None:
         widget_events_record(

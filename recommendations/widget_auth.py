@@ -118,10 +118,13 @@ def origin_allowed(client: WidgetClient, origin: str | None) -> bool:
         return False
 
 
-def request_client(request: HttpRequest) -> WidgetClient | None:
-    """The key's client for this request, looked up once per request."""
+def request_client(request: HttpRequest, key: str | None = None) -> WidgetClient | None:
+    """The client for the request's key (`key` when the view has read it already), looked
+    up once per request."""
     if not hasattr(request, "_widget_client"):
-        request._widget_client = widget_client_for_key(request.GET.get("key"))
+        request._widget_client = widget_client_for_key(
+            key if key is not None else request.GET.get("key")
+        )
     return request._widget_client
 
 
@@ -141,12 +144,14 @@ def cors_request_allowed(sender, request: HttpRequest, **kwargs) -> bool:
 # --- customer token ------------------------------------------------------------------
 
 
-def bearer_token(request: HttpRequest) -> str | None:
-    header = request.headers.get("authorization", "")
+def bearer_token(request: HttpRequest, query_token: str | None = None) -> str | None:
+    """The customer token: `Authorization: Bearer ...`, else the `token` query parameter
+    (`query_token`, as the view read it)."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.GET.get("token") or None
+    return query_token or None
 
 
 # Tokens already verified in this process: (secret, issuer, token) -> (exp, sub). A token is

@@ -100,3 +100,56 @@ def test_it_never_adds_cors_headers_to_other_api_paths(client, shop, method):
             HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
         )
         assert _no_cors(response), path
+
+
+# --- the shortcut for answers the widget view checked (config.middleware.CorsMiddleware) --
+
+
+def test_it_answers_the_personal_and_popular_lists_for_exactly_the_checked_origin(
+    client, shop, alice
+):
+    shop.link(alice, "cust-alice")
+    shop.recommend(alice)
+
+    personal = shop.get(client, token=shop.token("cust-alice"))
+    popular = shop.get(client)
+
+    assert personal.json()["personalized"] is True
+    for response in (personal, popular):
+        assert response[ACAO] == ORIGIN
+        assert ACAC not in response
+        assert {v.strip().lower() for v in response["Vary"].split(",")} >= {
+            "origin",
+            "authorization",
+        }
+
+
+def test_it_leaves_checked_answers_to_django_cors_headers_when_settings_ask_for_more(
+    client, shop, settings
+):
+    settings.CORS_EXPOSE_HEADERS = ["x-widget-version"]
+
+    response = shop.get(client)
+
+    assert response[ACAO] == ORIGIN
+    assert response["Access-Control-Expose-Headers"] == "x-widget-version"
+
+
+def test_it_takes_the_origin_from_the_view_not_from_the_request():
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from config.middleware import CORS_CHECKED_ORIGIN, CorsMiddleware
+
+    def view(request):
+        response = HttpResponse("{}")
+        setattr(response, CORS_CHECKED_ORIGIN, ORIGIN)
+        return response
+
+    def unmarked(request):
+        return HttpResponse("{}")
+
+    request = RequestFactory().get("/elsewhere/", HTTP_ORIGIN=OTHER_ORIGIN)
+
+    assert CorsMiddleware(view)(request)[ACAO] == ORIGIN
+    assert _no_cors(CorsMiddleware(unmarked)(request))
