@@ -1,4 +1,14 @@
+from allauth.account import admin as allauth_account_admin
+from allauth.account.models import EmailAddress
+from allauth.mfa import admin as allauth_mfa_admin
+from allauth.mfa.models import Authenticator
+from allauth.usersessions import admin as allauth_usersessions_admin
+from allauth.usersessions.models import UserSession
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+
+from transparency.admin_access import CustomerDataAdmin, CustomersRowsReadOnlyMixin
 
 from .keys import server_key_revoke, widget_key_revoke
 from .models import (
@@ -22,7 +32,7 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(CustomerDataAdmin):
     list_display = ["public_id", "user", "created_at"]
     search_fields = ["public_id", "user__username"]
     list_select_related = ["user"]
@@ -31,20 +41,11 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(CustomerDataAdmin):
     list_display = ["created_at", "actor_kind", "actor_label", "customer", "data_kind", "action"]
     list_filter = ["actor_kind", "action", "data_kind"]
     search_fields = ["customer__public_id", "actor_label", "object_ref"]
     list_select_related = ["customer"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -98,16 +99,11 @@ class WidgetKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerBrand)
-class CustomerBrandAdmin(admin.ModelAdmin):
+class CustomerBrandAdmin(CustomerDataAdmin):
     list_display = ["external_ref", "brand", "customer", "share_across_brands", "created_at"]
     list_filter = ["brand", "share_across_brands"]
     search_fields = ["external_ref", "customer__public_id"]
     list_select_related = ["brand", "customer"]
-    raw_id_fields = ["customer"]
-    readonly_fields = ["customer", "brand", "external_ref", "share_across_brands", "created_at"]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(ErasureTombstone)
@@ -123,3 +119,33 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     list_display = ["task_name", "dedupe_key", "attempts", "last_error", "created_at"]
     list_filter = ["task_name"]
     search_fields = ["task_name", "dedupe_key"]
+
+
+# --- users and allauth's rows: staff's managed here, customers' only viewed (logged) -------
+# A customer's account, email addresses, authenticators and sessions change through their
+# owner (allauth's pages) or erasure, never from admin.
+
+User = get_user_model()
+for _model in (User, EmailAddress, Authenticator, UserSession):
+    admin.site.unregister(_model)
+
+
+@admin.register(User)
+class UserAdmin(CustomersRowsReadOnlyMixin, auth_admin.UserAdmin):
+    pass
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(CustomersRowsReadOnlyMixin, allauth_account_admin.EmailAddressAdmin):
+    def make_verified(self, request, queryset) -> None:
+        super().make_verified(request, queryset.filter(user__customer__isnull=True))
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(CustomersRowsReadOnlyMixin, allauth_mfa_admin.AuthenticatorAdmin):
+    pass
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(CustomersRowsReadOnlyMixin, allauth_usersessions_admin.UserSessionAdmin):
+    pass

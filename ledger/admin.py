@@ -1,15 +1,13 @@
-"""Staff admin for the ledger.
+"""Staff admin for the ledger: the catalog is edited here; customers' data is only viewed.
 
 Encrypted fields never appear in lists or searches (they are ciphertext in SQL anyway);
-they are shown decrypted only on an object's change view, and every such view writes an
-access-log row for the customer it belongs to.
+they are shown decrypted only on an object's page, and every such view writes an
+access-log row for the customer it belongs to (transparency.admin_access).
 """
 
 from django.contrib import admin
-from django.db import transaction
 
-from accounts.audit import Actor, audit_record
-from transparency import registry
+from transparency.admin_access import CustomerDataAdmin, CustomerDataInline
 
 from .models import (
     Address,
@@ -21,40 +19,6 @@ from .models import (
     PersonalFact,
     Product,
 )
-
-
-def data_kind_for(model) -> str:
-    label = model._meta.label_lower
-    for kind in registry.all_kinds():
-        if kind.model.lower() == label:
-            return kind.name
-    raise LookupError(f"{label} is not registered with the transparency registry")
-
-
-class CustomerDataAdmin(admin.ModelAdmin):
-    """Logs every staff view of one customer's data point (change view, GET)."""
-
-    customer_path = "customer"
-
-    def customer_of(self, obj):
-        for part in self.customer_path.split("__"):
-            obj = getattr(obj, part)
-        return obj
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if request.method == "GET":
-            obj = self.get_object(request, admin.utils.unquote(object_id))
-            if obj is not None and self.has_view_or_change_permission(request, obj):
-                with transaction.atomic():
-                    audit_record(
-                        actor=Actor.staff(request.user),
-                        customer=self.customer_of(obj),
-                        data_kind=data_kind_for(self.model),
-                        action="view",
-                        object_ref=str(obj.pk),
-                        reason="admin",
-                    )
-        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(Product)
@@ -123,9 +87,8 @@ class ContactPreferenceAdmin(CustomerDataAdmin):
     raw_id_fields = ["customer"]
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(CustomerDataInline):
     model = OrderLine
-    extra = 0
     raw_id_fields = ["product"]
 
 
@@ -142,7 +105,6 @@ class OrderAdmin(CustomerDataAdmin):
 
 @admin.register(OrderLine)
 class OrderLineAdmin(CustomerDataAdmin):
-    customer_path = "order__customer"
     list_display = ["pk", "order", "product", "quantity", "unit_price"]
     list_filter = ["order__brand"]
     search_fields = ["order__external_id", "product__name", "order__customer__public_id"]

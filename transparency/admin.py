@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils import timezone
 
+from .admin_access import CustomerDataAdmin
 from .models import DataRequest, DataRequestState, DeletionReceipt
 
 
@@ -25,7 +26,10 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(DataRequest)
-class DataRequestAdmin(admin.ModelAdmin):
+class DataRequestAdmin(CustomerDataAdmin):
+    """The record of each export and erasure (all self-service, done at once); the overdue
+    filter finds any that were not."""
+
     list_display = ["id", "kind", "state", "received_at", "deadline", "is_overdue", "customer"]
     list_filter = ["kind", "state", OverdueFilter]
     search_fields = ["customer__public_id"]
@@ -40,17 +44,8 @@ class DataRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeletionReceipt)
-class DeletionReceiptAdmin(admin.ModelAdmin):
+class DeletionReceiptAdmin(CustomerDataAdmin):
     list_display = ["public_id", "scope", "requested_at", "completed_at", "customer"]
     list_filter = ["scope"]
     search_fields = ["public_id", "customer__public_id"]
     list_select_related = ["customer"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,0 +1,122 @@
+"""Staff access to customer data in Django admin: read-only, and every look is logged.
+
+Customer data changes only through services, which audit each change in its own
+transaction, keep caches and results in step and leave receipts: the customer's dashboard,
+the brand's ingest API, erasure. An admin form or delete button would skip all of that
+(a deleted address would stay in caches and models with no receipt, an edited one would
+not show in the customer's access log), so the admin classes here may view and never add,
+change or delete. Because Django refuses a delete whose cascade reaches objects the user
+may not delete, this also stops a user, brand or customer being deleted from admin with
+customer data under it.
+
+Every GET of one object's page writes an access-log row for the customer it belongs to
+(B4); lists show no encrypted values and log nothing.
+"""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from accounts.audit import Actor, audit_record
+
+from . import registry
+
+
+def kind_for(model) -> registry.DataKind:
+    label = model._meta.label_lower
+    for kind in registry.all_kinds():
+        if kind.model.lower() == label:
+            return kind
+    raise LookupError(f"{label} is not registered with the transparency registry")
+
+
+def customer_of(obj, kind: registry.DataKind):
+    """The customer an object belongs to, by its kind's owner path (None: nobody's now)."""
+    for part in kind.owner.split("__") if kind.owner else ():
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def log_staff_view(request, obj) -> None:
+    """One access-log row: this staff user opened this object's page."""
+    kind = kind_for(type(obj))
+    with transaction.atomic():
+        audit_record(
+            actor=Actor.staff(request.user),
+            customer=customer_of(obj, kind),
+            data_kind=kind.name,
+            action="view",
+            object_ref=str(obj.pk),
+            reason="admin",
+        )
+
+
+class ReadOnlyCustomerDataMixin:
+    """No add, change or delete: customer data changes through services only."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LoggedViewMixin:
+    """Each GET of one object's page is logged for the customer it belongs to."""
+
+    def log_view_of(self, obj) -> bool:
+        return True
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            obj = self.get_object(request, admin.utils.unquote(object_id))
+            if (
+                obj is not None
+                and self.has_view_or_change_permission(request, obj)
+                and self.log_view_of(obj)
+            ):
+                log_staff_view(request, obj)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class CustomerDataAdmin(LoggedViewMixin, ReadOnlyCustomerDataMixin, admin.ModelAdmin):
+    """View-only admin for a registered kind of customer data; each object view is logged
+    (the kind and the way to its customer come from the transparency registry)."""
+
+
+class CustomersRowsReadOnlyMixin(LoggedViewMixin):
+    """For models holding staff's rows and customers' alike (users, email addresses, MFA
+    authenticators, sessions): staff's are managed as usual; a customer's row may only be
+    viewed, each view logged, and no form may attach a row to a customer's user."""
+
+    def is_customers(self, obj) -> bool:
+        return customer_of(obj, kind_for(self.model)) is not None
+
+    def log_view_of(self, obj) -> bool:
+        return self.is_customers(obj)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and self.is_customers(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and self.is_customers(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is get_user_model():
+            kwargs["queryset"] = get_user_model()._default_manager.filter(customer__isnull=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CustomerDataInline(ReadOnlyCustomerDataMixin, admin.TabularInline):
+    """A read-only inline of customer data (viewed as part of its parent, which is logged)."""
+
+    extra = 0
