@@ -4,7 +4,10 @@ Each batch is all-or-nothing: every item is validated (schema, then references t
 brand's own products and customers) before anything is written, then everything is written
 in one transaction with bulk statements, a fixed number of queries whatever the batch size
 (P4, P7). Items are idempotent on (brand, external id) (F3). Items for a customer who
-erased their account (tombstone) or withdrew personalization are dropped and counted (D4).
+erased their account (tombstone) are dropped and counted (D4); so are events for one who
+withdrew personalization, the only purpose activity is recorded for. Orders are kept (order
+history, reorder: checkout) and, like every order, not read by training while
+personalization is off.
 Every lookup is scoped to the authenticated brand (B2). Nothing personal is logged.
 """
 
@@ -122,11 +125,13 @@ def _audit_rows(
 class _Customers:
     ids: dict[str, int]  # external ref -> customer id, for this brand only
     erased: set[str]  # refs with an erasure tombstone
-    withheld: set[int]  # customers whose personalization purpose is off
+    withheld: set[int]  # customers whose `drop_without` purpose is off
     unused: set[int]  # customers who switched this data kind off ("keep but don't use")
 
 
-def _resolve_customers(brand: Brand, refs: set[str], *, data_kind: str) -> _Customers:
+def _resolve_customers(
+    brand: Brand, refs: set[str], *, data_kind: str, drop_without: str | None = None
+) -> _Customers:
     ids = dict(
         CustomerBrand.objects.filter(brand=brand, external_ref__in=refs).values_list(
             "external_ref", "customer_id"
@@ -137,7 +142,7 @@ def _resolve_customers(brand: Brand, refs: set[str], *, data_kind: str) -> _Cust
     return _Customers(
         ids=ids,
         erased=erased,
-        withheld=_purpose_withheld(brand, customer_ids, Purpose.PERSONALIZATION),
+        withheld=_purpose_withheld(brand, customer_ids, drop_without) if drop_without else set(),
         unused=set(
             KindSetting.objects.filter(
                 customer_id__in=customer_ids, data_kind=data_kind, in_use=False
@@ -201,7 +206,12 @@ def events_ingest(*, brand: Brand, items: Sequence[EventIn]) -> IngestResult:
 
 def _events_write(brand: Brand, items: Sequence[EventIn]) -> IngestResult:
     products = _product_ids(brand, {i.product_ref for i in items if i.product_ref})
-    customers = _resolve_customers(brand, {i.customer_ref for i in items}, data_kind="event")
+    customers = _resolve_customers(
+        brand,
+        {i.customer_ref for i in items},
+        data_kind="event",
+        drop_without=Purpose.PERSONALIZATION,
+    )
     errors = _customer_ref_errors(items, customers)
     errors += [
         ItemError(i, "product_ref", "unknown product reference for this brand")
@@ -268,7 +278,7 @@ def _orders_write(brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
     result, kept, per_customer = IngestResult(), [], {}
     for item in items:
         customer_id = customers.ids.get(item.customer_ref)
-        if customer_id is None or customer_id in customers.withheld:
+        if customer_id is None:  # erased (personalization off: kept, see the docstring)
             result.dropped += 1
             continue
         if item.external_id in existing:

@@ -100,8 +100,8 @@ class IngestOut(BaseModel):
     stored: int = Field(description="Items written (created or changed).")
     duplicates: int = Field(description="Items already stored under the same external id.")
     dropped: int = Field(
-        description="Items not stored because the customer erased their account or "
-        "withdrew the purpose."
+        description="Items not stored because the customer erased their account, or "
+        "events of a customer who withdrew personalization."
     )
 
 

@@ -448,6 +448,25 @@ def test_it_drops_events_when_personalization_is_withdrawn(client, key, shopper,
     assert list(Event.objects.values_list("customer_id", flat=True)) == [bob.pk]
 
 
+def test_it_keeps_orders_when_personalization_is_withdrawn_but_never_trains_on_them(
+    client, key, shopper, shoe, brand
+):
+    from recommendations.selectors import training_data
+
+    PurposeConsent.objects.create(
+        customer=shopper.customer, purpose=Purpose.PERSONALIZATION, granted=False
+    )
+
+    response = post(client, "orders", {"items": [order(1)]}, key)
+
+    assert response.json() == {"stored": 1, "duplicates": 0, "dropped": 0}
+    stored = Order.objects.get(customer=shopper.customer)
+    assert stored.lines.count() == 1  # order history and reorder still work
+    data = training_data(brand_id=brand.pk)
+    assert shopper.customer.pk not in set(data.users.tolist())
+    assert data.personalization.get(shopper.customer.pk) is False
+
+
 def test_it_drops_events_when_the_brand_default_is_off_and_no_choice_was_made(client, alice):
     bank = BrandFactory(slug="bank", sensitivity=Sensitivity.BANKING)
     CustomerBrandFactory(customer=alice, brand=bank, external_ref="cust-1")
