@@ -88,6 +88,19 @@ def charlie(db):
 
 
 @pytest.fixture
+def staff_client(client, charlie):
+    """charlie as a superuser with TOTP set up, signed in: admin lets him in."""
+    import pyotp
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    charlie.is_superuser = True
+    charlie.save()
+    TOTP.activate(charlie, pyotp.random_base32())
+    client.force_login(charlie)
+    return client
+
+
+@pytest.fixture
 def alice_client(client, alice):
     client.force_login(alice.user)
     return client

@@ -1,6 +1,4 @@
-import pyotp
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP
 from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
@@ -13,15 +11,6 @@ from tests.factories import (
     PaymentMethodFactory,
     PersonalFactFactory,
 )
-
-
-@pytest.fixture
-def staff_client(client, charlie):
-    charlie.is_superuser = True
-    charlie.save()
-    TOTP.activate(charlie, pyotp.random_base32())
-    client.force_login(charlie)
-    return client
 
 
 def _change_url(obj):

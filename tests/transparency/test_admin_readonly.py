@@ -22,15 +22,6 @@ from transparency import registry
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client, charlie):
-    charlie.is_superuser = True
-    charlie.save()
-    TOTP.activate(charlie, pyotp.random_base32())
-    client.force_login(charlie)
-    return client
-
-
 def _url(obj, view="change"):
     meta = obj._meta
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=[obj.pk])
