@@ -371,7 +371,9 @@ def _interests_and_hours(data) -> tuple[list[tuple], list[tuple]]:
 def _replace_brand_results(brand_id: int, run_id: int, data, result: _Ranked) -> set[int]:
     scope = {"brand_id": brand_id}
     before: set[int] = set()
-    for model in (Recommendation, InferredInterest):  # order_by(): DISTINCT on the id alone
+    # Everyone with a row before: a customer whose only row goes (a contact hour, say) is
+    # audited too. order_by(): DISTINCT on the id alone.
+    for model in (Recommendation, InferredInterest, ContactHourInference):
         rows = model.objects.filter(**scope).order_by().values_list("customer_id", flat=True)
         before.update(rows.distinct())
     interests, hours = _interests_and_hours(data)
