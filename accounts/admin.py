@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 
-from transparency.admin_access import CustomerDataAdmin, CustomersRowsReadOnlyMixin
+from transparency.admin_access import CustomerDataAdmin, CustomersRowsReadOnlyMixin, ReadOnlyMixin
 
 from .keys import server_key_revoke, widget_key_revoke
 from .models import (
@@ -48,15 +48,8 @@ class AuditEventAdmin(CustomerDataAdmin):
     list_select_related = ["customer"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(ServerKey)

@@ -53,8 +53,9 @@ def log_staff_view(request, obj) -> None:
         )
 
 
-class ReadOnlyCustomerDataMixin:
-    """No add, change or delete: customer data changes through services only."""
+class ReadOnlyMixin:
+    """No add, change or delete from admin (records, and customer data, which changes
+    through services only)."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -84,7 +85,7 @@ class LoggedViewMixin:
         return super().change_view(request, object_id, form_url, extra_context)
 
 
-class CustomerDataAdmin(LoggedViewMixin, ReadOnlyCustomerDataMixin, admin.ModelAdmin):
+class CustomerDataAdmin(LoggedViewMixin, ReadOnlyMixin, admin.ModelAdmin):
     """View-only admin for a registered kind of customer data; each object view is logged
     (the kind and the way to its customer come from the transparency registry)."""
 
@@ -116,7 +117,7 @@ class CustomersRowsReadOnlyMixin(LoggedViewMixin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class CustomerDataInline(ReadOnlyCustomerDataMixin, admin.TabularInline):
+class CustomerDataInline(ReadOnlyMixin, admin.TabularInline):
     """A read-only inline of customer data (viewed as part of its parent, which is logged)."""
 
     extra = 0
