@@ -20,28 +20,40 @@ from tests.factories import PASSWORD, UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _services_missing() -> dict[str, str]:
+    """Markers whose service this run does not have: marker -> what would provide it."""
+    missing = {}
+    if not settings.CACHES["default"]["BACKEND"].endswith(".RedisCache"):
+        missing["redis"] = "REDIS_URL"
+    if connection.vendor != "postgresql":
+        missing["postgres"] = "DATABASE_URL=postgres://..."
+    return missing
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked `redis` test what only exists with the Redis cache (the widget memo's
-    pub/sub). CI configures Redis and must run them; without it (the embedded default of
-    `make test` on a fresh machine) they are left out, and the summary says so."""
-    if settings.CACHES["default"]["BACKEND"].endswith(".RedisCache"):
-        return
-    needs = [item for item in items if item.get_closest_marker("redis")]
-    if not needs:
-        return
-    if os.environ.get("CI"):
-        raise pytest.UsageError(f"{len(needs)} tests need Redis: set REDIS_URL in CI")
-    config.hook.pytest_deselected(items=needs)
-    items[:] = [item for item in items if not item.get_closest_marker("redis")]
-    config._candor_without_redis = len(needs)
+    pub/sub); tests marked `postgres` test what only PostgreSQL does (row locks under real
+    concurrency, triggers). CI configures both and must run them; without them (the
+    embedded defaults of `make test` on a fresh machine) they are left out, and the summary
+    says so."""
+    left_out: dict[str, int] = {}
+    for marker, needs_what in _services_missing().items():
+        needs = [item for item in items if item.get_closest_marker(marker)]
+        if not needs:
+            continue
+        if os.environ.get("CI"):
+            raise pytest.UsageError(f"{len(needs)} tests need {marker}: set {needs_what} in CI")
+        config.hook.pytest_deselected(items=needs)
+        items[:] = [item for item in items if not item.get_closest_marker(marker)]
+        left_out[marker] = len(needs)
+    config._candor_left_out = left_out
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    left_out = getattr(config, "_candor_without_redis", 0)
-    if left_out:
+    for marker, n in getattr(config, "_candor_left_out", {}).items():
         terminalreporter.write_line(
-            f"{left_out} Redis-only tests (marked `redis`) left out: no REDIS_URL. "
-            "CI runs them against a real Redis."
+            f"{n} {marker}-only tests (marked `{marker}`) left out: no {marker} configured. "
+            "CI runs them against the real service."
         )
 
 
