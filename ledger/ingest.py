@@ -4,7 +4,8 @@ Each batch is all-or-nothing: every item is validated (schema, then references t
 brand's own products and customers) before anything is written, then everything is written
 in one transaction with bulk statements, a fixed number of queries whatever the batch size
 (P4, P7). Items are idempotent on (brand, external id) (F3). Items for a customer who
-erased their account (tombstone) are dropped and counted (D4); so are events for one who
+erased their account (tombstone), or whose erasure is running (the write waits for the
+customer's lock, accounts.locks), are dropped and counted (D4, D7); so are events for one who
 withdrew personalization, the only purpose activity is recorded for. Orders are kept (order
 history, reorder: checkout) and, like every order, not read by training while
 personalization is off.
@@ -21,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.audit import Actor
 from accounts.keys import tombstone_digest
+from accounts.locks import customers_lock
 from accounts.models import (
     AuditEvent,
     Brand,
@@ -137,7 +139,12 @@ def _resolve_customers(
             "external_ref", "customer_id"
         )
     )
-    erased = _erased_refs(brand, refs - ids.keys())
+    # Erasure is serialisable with this write (accounts.locks): a customer it took meanwhile
+    # is dropped like one erased before, and everything read below is read under the lock.
+    alive = customers_lock(ids.values())
+    gone = {ref for ref, customer_id in ids.items() if customer_id not in alive}
+    ids = {ref: customer_id for ref, customer_id in ids.items() if customer_id in alive}
+    erased = gone | _erased_refs(brand, refs - ids.keys() - gone)
     customer_ids = set(ids.values())
     return _Customers(
         ids=ids,
@@ -376,12 +383,14 @@ def customers_ingest(*, brand: Brand, items: Sequence[CustomerIn]) -> IngestResu
 
 def _customers_write(brand: Brand, items: Sequence[CustomerIn]) -> IngestResult:
     refs = [i.external_ref for i in items]
-    linked = set(
+    links = dict(
         CustomerBrand.objects.filter(brand=brand, external_ref__in=refs).values_list(
-            "external_ref", flat=True
+            "external_ref", "customer_id"
         )
     )
-    erased = _erased_refs(brand, set(refs) - linked)
+    alive = customers_lock(links.values())  # see _resolve_customers
+    linked = {ref for ref, customer_id in links.items() if customer_id in alive}
+    erased = (links.keys() - linked) | _erased_refs(brand, set(refs) - links.keys())
     result, new_refs = IngestResult(), []
     for ref in refs:
         if ref in erased:

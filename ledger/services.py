@@ -1,4 +1,9 @@
-"""Writes to the ledger. Every change to customer data is audited in its own transaction."""
+"""Writes to the ledger. Every change to customer data is audited in its own transaction.
+
+Each write for a customer starts by taking their lock (accounts.locks): an erasure running
+at the same time finishes first, and the write then raises CustomerGone (a 403, nothing
+written) instead of leaving rows the erasure cannot see.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import Actor, audit_record
+from accounts.locks import customer_lock
 from accounts.models import Brand, Customer
 
 from .models import (
@@ -67,6 +73,7 @@ def personal_facts_update(*, customer: Customer, values: dict[str, str], actor: 
     A given value becomes "provided by you"; an empty one deletes the fact; an unchanged
     one is left alone, with no audit row.
     """
+    customer_lock(customer.pk)
     existing = {f.field: f for f in PersonalFact.objects.filter(customer=customer)}
     changed: list[str] = []
     for field in FactField.values:
@@ -120,6 +127,7 @@ def _audit(actor: Actor, customer: Customer, kind: str, action: str, obj, reason
 @transaction.atomic
 def address_create(*, customer: Customer, actor: Actor, **fields: str) -> Address:
     """Save a new address; the customer's first address becomes the default."""
+    customer_lock(customer.pk)
     has_default = (
         Address.objects.select_for_update().filter(customer=customer, is_default=True).exists()
     )
@@ -136,6 +144,7 @@ def address_create(*, customer: Customer, actor: Actor, **fields: str) -> Addres
 @transaction.atomic
 def address_update(*, address: Address, actor: Actor, **fields: str) -> bool:
     """Update the given fields; returns False (and writes nothing) when nothing changed."""
+    customer_lock(address.customer_id)
     changed = [k for k in ADDRESS_FIELDS if k in fields and getattr(address, k) != fields[k]]
     if not changed:
         return False
@@ -150,12 +159,14 @@ def address_update(*, address: Address, actor: Actor, **fields: str) -> bool:
 @transaction.atomic
 def address_set_default(*, address: Address, actor: Actor) -> bool:
     """Make `address` the only default, in one transaction. False when it already was."""
+    customer_lock(address.customer_id)
     return _default_switch(address, kind="address", actor=actor)
 
 
 @transaction.atomic
 def address_delete(*, address: Address, actor: Actor) -> None:
     """Delete an address; if it was the default, the newest remaining one takes over."""
+    customer_lock(address.customer_id)
     _delete_keeping_a_default(address, kind="address", actor=actor)
 
 
@@ -190,6 +201,7 @@ def payment_method_create(
     *, customer: Customer, card: CardToken, processor: str, actor: Actor
 ) -> PaymentMethod:
     """Save a tokenized card (token, brand, last 4, expiry only); the first one is default."""
+    customer_lock(customer.pk)
     has_default = (
         PaymentMethod.objects.select_for_update()
         .filter(customer=customer, is_default=True)
@@ -213,12 +225,14 @@ def payment_method_create(
 @transaction.atomic
 def payment_method_set_default(*, method: PaymentMethod, actor: Actor) -> bool:
     """Make `method` the only default card. False when it already was."""
+    customer_lock(method.customer_id)
     return _default_switch(method, kind="payment_method", actor=actor)
 
 
 @transaction.atomic
 def payment_method_delete(*, method: PaymentMethod, actor: Actor) -> None:
     """Delete a card; if it was the default, the newest remaining one takes over."""
+    customer_lock(method.customer_id)
     _delete_keeping_a_default(method, kind="payment_method", actor=actor)
 
 
@@ -240,6 +254,7 @@ def contact_preference_set(
 
     Returns the preference when something changed, None when nothing did.
     """
+    customer_lock(customer.pk)
     wanted = {
         "channel": channel,
         "quiet_start": quiet_start,
@@ -271,6 +286,7 @@ def contact_preference_set(
 @transaction.atomic
 def order_set_gift(*, order: Order, is_gift: bool, actor: Actor) -> bool:
     """Mark or unmark an order as a gift (gifts never shape recommendations)."""
+    customer_lock(order.customer_id)
     if order.is_gift == is_gift:
         return False
     order.is_gift = is_gift
@@ -299,6 +315,7 @@ def order_reorder(*, order: Order, actor: Actor) -> ReorderResult:
     Raises LedgerError (and creates nothing) without a default address or payment method,
     or when none of the products is still sold.
     """
+    customer_lock(order.customer_id)
     customer = order.customer
     address = Address.objects.filter(customer=customer, is_default=True).first()
     method = PaymentMethod.objects.filter(customer=customer, is_default=True).first()

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from accounts import outbox
 from accounts.audit import Actor, audit_record
+from accounts.locks import customers_lock
 from accounts.models import AuditEvent, Brand, Customer
 from ledger.models import Event, EventKind, Order, Product, Source
 
@@ -637,6 +638,8 @@ def customer_recompute(*, customer_id: int) -> int:
         interests, hours = _interests_and_hours(data)
         scope = {"brand_id": run.brand_id, "customer_id": customer_id}
         with transaction.atomic():
+            if not customers_lock([customer_id]):
+                return written  # erased meanwhile (accounts.locks): nothing to write for
             _write(scope, recs, interests, hours, run_id=run.pk)
             audit_record(
                 actor=Actor.system("recommendations.recompute_customer"),
@@ -708,7 +711,11 @@ def customer_results_purge(*, customer_id: int) -> int:
 
 @transaction.atomic
 def not_interested_record(*, customer, product_id: int) -> None:
-    """Record "not interested" as an event the model reads, hide the item now, recompute."""
+    """Record "not interested" as an event the model reads, hide the item now, recompute.
+
+    Nothing is recorded for a customer erased while the request was on its way."""
+    if not customers_lock([customer.pk]):
+        return
     product = Product.objects.get(pk=product_id)
     event = Event.objects.create(
         customer=customer,

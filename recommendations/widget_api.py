@@ -331,7 +331,7 @@ def events(request: HttpRequest, params: Query[EventsQuery], payload: WidgetEven
     )
     if customer is not None:
         widget_events_record(
-            customer=Customer.objects.get(pk=customer.pk),
+            customer=customer,
             brand=client.brand,
             kind=payload.type,
             product_ids=payload.product_ids,

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import Actor, audit_record
+from accounts.locks import customers_lock
 from accounts.models import Brand, Customer, KindSetting
 from ledger.models import Event, EventKind, Product, Source
 
@@ -36,9 +37,13 @@ def widget_events_record(
     """Record widget events for the brand's own products; returns how many were recorded.
 
     Products of another brand (or unknown ids) are ignored. Nothing is stored when the
-    customer switched their activity off ("keep but don't use" on the event kind).
+    customer switched their activity off ("keep but don't use" on the event kind), or when
+    their account was erased while the request was on its way (the customer's lock,
+    accounts.locks); `customer` needs only its id.
     """
     event_kind = WIDGET_EVENT_KINDS[kind]
+    if not customers_lock([customer.pk]):
+        return 0
     if KindSetting.objects.filter(customer=customer, data_kind="event", in_use=False).exists():
         return 0
     wanted = list(dict.fromkeys(int(p) for p in product_ids))[:MAX_PRODUCTS_PER_EVENT]
@@ -50,6 +55,7 @@ def widget_events_record(
     if event_kind == EventKind.NOT_INTERESTED:
         # The customer's own choice: the recommendation layer records the event (audited as
         # theirs), hides the item at once and asks for a recompute.
+        customer = Customer.objects.get(pk=customer.pk)  # locked above: still there
         for product_id in products:
             services.not_interested_record(customer=customer, product_id=product_id)
         return len(products)

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from accounts.audit import Actor, audit_record
+from accounts.locks import customers_lock
 
 from . import registry
 
@@ -42,10 +43,13 @@ def customer_of(obj, kind: registry.DataKind):
 def log_staff_view(request, obj) -> None:
     """One access-log row: this staff user opened this object's page."""
     kind = kind_for(type(obj))
+    customer = customer_of(obj, kind)
     with transaction.atomic():
+        if customer is not None and not customers_lock([customer.pk]):
+            return  # erased meanwhile: there is nobody left to tell
         audit_record(
             actor=Actor.staff(request.user),
-            customer=customer_of(obj, kind),
+            customer=customer,
             data_kind=kind.name,
             action="view",
             object_ref=str(obj.pk),

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.audit import Actor, audit_record
 from accounts.keys import tombstone_digest
+from accounts.locks import customer_lock, customers_lock
 from accounts.models import (
     ActorKind,
     AuditEvent,
@@ -107,6 +108,7 @@ def datapoint_set_in_use(
     kind = registry.get(kind_name)
     if not selectors.kind_has_point_toggle(kind):
         raise KeyError(kind_name)
+    customer_lock(customer.pk)  # erased meanwhile: CustomerGone, nothing written
     rows = kind.rows_for(customer).filter(pk=pk)
     current = rows.values_list("in_use", flat=True).first()
     if current is None:
@@ -137,6 +139,7 @@ def kind_set_in_use(
     kind = registry.get(kind_name)
     if not selectors.kind_is_switchable(kind):
         raise KeyError(kind_name)
+    customer_lock(customer.pk)  # erased meanwhile: CustomerGone, nothing written
     setting = KindSetting.objects.select_for_update().filter(customer=customer, data_kind=kind.name)
     row = setting.first()
     if (row.in_use if row else True) == in_use:
@@ -166,6 +169,7 @@ def purpose_set_granted(
 ) -> bool:
     if purpose not in Purpose.values:
         raise KeyError(purpose)
+    customer_lock(customer.pk)  # erased meanwhile: CustomerGone, nothing written
     if selectors.purpose_granted(customer=customer, purpose=purpose) == granted:
         return False
     PurposeConsent.objects.update_or_create(
@@ -346,6 +350,8 @@ def data_delete(
     """Delete one point, a kind or a brand's data; leave a receipt. Not for the account."""
     if scope == ReceiptScope.ACCOUNT:
         raise ValueError("use account_erase")
+    if not customers_lock([customer.pk]):
+        raise NothingToDelete  # the account was erased meanwhile
     actor = actor or Actor.customer(customer)
     requested_at = timezone.now()
     plan = deletion_plan(
@@ -377,12 +383,17 @@ def data_delete(
 
 
 @transaction.atomic
-def account_erase(*, customer: Customer, actor: Actor | None = None) -> DeletionReceipt:
+def account_erase(*, customer: Customer, actor: Actor | None = None) -> DeletionReceipt | None:
     """Erase the whole account: every registered kind, then the customer and the user.
 
     Tombstones stop late ingest from bringing the customer back; the receipt and the
-    request record remain, detached, with kinds, counts and times only.
+    request record remain, detached, with kinds, counts and times only. The customer's
+    lock (accounts.locks), taken first, makes every other writer for them wait and then
+    drop its write. Returns None when the account is already gone (a second erasure at
+    the same time, or a retry): the first one's receipt stands.
     """
+    if not customers_lock([customer.pk], erasing=True):
+        return None
     requested_at = timezone.now()
     customer_id, user_id = customer.pk, customer.user_id
     links = list(
@@ -481,6 +492,7 @@ def receipts_mark_retrained_for_brand(
 @transaction.atomic
 def export_record(*, customer: Customer, fmt: str, actor: Actor | None = None) -> DataRequest:
     """Log an export in the access log and as a fulfilled data request."""
+    customer_lock(customer.pk)
     now = timezone.now()
     request = DataRequest.objects.create(
         customer=customer,
@@ -528,6 +540,10 @@ def retention_sweep(*, now: datetime | None = None) -> int:
     brands: set[int] = set()
     total = 0
     with transaction.atomic():
+        # Customers first, in one sorted lock (accounts.locks), before any of their rows:
+        # an erasure running meanwhile then waits for the sweep, or the sweep for it.
+        locked = _customers_with_expired(now)
+        alive = customers_lock(locked)
         model_kinds = _model_kinds()
         for kind in registry.all_kinds():
             if not _sweepable(kind):
@@ -545,8 +561,12 @@ def retention_sweep(*, now: datetime | None = None) -> int:
                 counts: dict[str, int] = {}
                 _delete_rows(qs, counts=counts, model_kinds=model_kinds, fallback=kind.name)
                 total += sum(counts.values())
+        # Rows that expired since the first look (a backdated ingest) have owners of their own.
+        alive |= customers_lock(per_customer.keys() - locked)
+        for customer_id in per_customer.keys() - alive:
+            del per_customer[customer_id]  # erased meanwhile: their erasure has the receipt
         if not per_customer:
-            return 0
+            return total
         receipts = DeletionReceipt.objects.bulk_create(
             [
                 DeletionReceipt(
@@ -580,6 +600,16 @@ def retention_sweep(*, now: datetime | None = None) -> int:
         for brand_id in sorted(brands):
             rec_services.brand_retrain_request(brand_id=brand_id, reason="retention sweep")
     return total
+
+
+def _customers_with_expired(now: datetime) -> set[int]:
+    ids: set[int] = set()
+    for kind in registry.all_kinds():
+        if _sweepable(kind):
+            for qs in _expired(kind, now):
+                ids.update(qs.order_by().values_list(kind.owner or "pk", flat=True).distinct())
+    ids.discard(None)
+    return ids
 
 
 def _per_customer_counts(kind, qs, model_kinds: dict):

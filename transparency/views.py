@@ -332,6 +332,9 @@ def _account_erase(request):
     customer = request.customer
     receipt = services.account_erase(customer=customer)
     logout(request)
+    if receipt is None:  # another request erased it a moment ago; its receipt stands
+        messages.info(request, "Your account has been erased.")
+        return redirect("account_login")
     return redirect("receipt", public_id=receipt.public_id)
 
 
