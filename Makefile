@@ -35,8 +35,8 @@ format: install
 
 ## make serve: the production profile locally (DEBUG=0): collectstatic, migrate, then
 ## gunicorn + worker + beat (honcho + Procfile.prod). Needs SECRET_KEY,
-## FIELD_ENCRYPTION_KEYS, DATABASE_URL, REDIS_URL (README "Production"); over plain HTTP
-## on this machine also SECURE_SSL_REDIRECT=0.
+## FIELD_ENCRYPTION_KEYS, DATABASE_URL, REDIS_URL, EMAIL_URL (README "Production"); over
+## plain HTTP on this machine also SECURE_SSL_REDIRECT=0.
 serve: export DEBUG = 0
 serve: install
 	$(PY) manage.py collectstatic --noinput -v 0

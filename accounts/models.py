@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 from .crypto import EncryptedTextField
@@ -269,3 +270,25 @@ class TaskExecution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.completed}/{self.started}"
+
+
+class AccountSession(AbstractBaseSession):
+    """Django's database session, plus the account the session data refers to.
+
+    `account_id` is set on every save when the data names a user: signed in, or half-way
+    through signing in (allauth's stashed login, e.g. waiting for the TOTP code), which
+    allauth's own session records (UserSession) do not list. Erasure ends every session of
+    the account with one indexed DELETE (accounts.sessions). A plain id, not a foreign key:
+    a session is storage, not customer data shown on the dashboard.
+    """
+
+    account_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "accounts_session"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from .sessions import SessionStore
+
+        return SessionStore

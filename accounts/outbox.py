@@ -138,3 +138,9 @@ def relay_pending(*, limit: int = 500, batch: int = 100) -> int:
                 return sent
             sent += 1
     return sent
+
+
+def discard_for_customer(*, customer_id: int) -> int:
+    """Drop work still waiting that names this customer (erasure: nothing of theirs stays
+    queued; a recompute for them would find nobody anyway). Returns how many went."""
+    return OutboxMessage.objects.filter(kwargs__customer_id=customer_id).delete()[0]

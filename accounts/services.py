@@ -1,8 +1,11 @@
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from .audit import Actor, audit_record
-from .models import Brand, Customer, Sensitivity
+from .models import AccountSession, Brand, Customer, Sensitivity
 
 User = get_user_model()
 
@@ -42,3 +45,14 @@ def brand_upsert(*, slug: str, name: str, sensitivity: str = Sensitivity.RETAIL)
         slug=slug, defaults={"name": name, "sensitivity": sensitivity}
     )
     return brand
+
+
+def account_sessions_end(*, user_id: int) -> int:
+    """Delete every session whose data names this user, half-finished logins included
+    (accounts.sessions tags each row). One indexed statement; returns how many went."""
+    return AccountSession.objects.filter(account_id=user_id).delete()[0]
+
+
+def sessions_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete every expired session (periodic: accounts.sessions_purge). Returns the count."""
+    return AccountSession.objects.filter(expire_date__lt=now or timezone.now()).delete()[0]

@@ -191,10 +191,23 @@ MFA_ADAPTER = "accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Candor"
 USERSESSIONS_TRACK_ACTIVITY = True
+# Database sessions tagged with the account their data names, half-finished logins
+# included, so erasure ends them all (accounts.sessions); expired ones are purged hourly.
+SESSION_ENGINE = "accounts.sessions"
 # Staff must have MFA before Django admin lets them in (accounts.admin_site).
 ADMIN_REQUIRE_MFA = env.bool("ADMIN_REQUIRE_MFA", default=True)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    # Django's console backend prints addresses and bodies around the log filter: mail
+    # that is not sent is logged instead, one masked line without recipient or body.
+    if not DEBUG and not env.bool("ALLOW_CONSOLE_EMAIL", default=False):
+        raise ImproperlyConfigured(
+            "DEBUG=0 (production profile) needs a mail server: set EMAIL_URL (e.g. "
+            "smtp+tls://user:password@host:587). To run without sending any mail (only a "
+            "log line per message, no recipient, no body), set ALLOW_CONSOLE_EMAIL=1."
+        )
+    EMAIL_CONFIG["EMAIL_BACKEND"] = "accounts.mail.LogBackend"
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Candor <no-reply@candor.localhost>")
 
@@ -243,6 +256,7 @@ CELERY_TASK_DEFAULT_QUEUE = "realtime"
 CELERY_TASK_ROUTES = {
     "recommendations.train*": {"queue": "training"},
     "transparency.*": {"queue": "maintenance"},
+    "accounts.sessions_purge": {"queue": "maintenance"},
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 # Only the worker's and beat's own reconnect loop uses this (never request code): keep
@@ -262,6 +276,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "diagnostics-heartbeat": {"task": "diagnostics.ping", "schedule": 60.0, "args": ("beat",)},
     "outbox-relay": {"task": "outbox.relay", "schedule": 30.0},
     "retention-sweep": {"task": "transparency.retention_sweep", "schedule": 24 * 3600.0},
+    "sessions-purge": {"task": "accounts.sessions_purge", "schedule": 3600.0},
     # Every brand's model is retrained once a day (a run still waiting absorbs the request).
     "recommendations-nightly-retrain": {
         "task": "recommendations.nightly_retrain",

@@ -377,10 +377,23 @@ def _replace_brand_results(brand_id: int, run_id: int, data, result: _Ranked) ->
     for model in (Recommendation, InferredInterest, ContactHourInference):
         rows = model.objects.filter(**scope).order_by().values_list("customer_id", flat=True)
         before.update(rows.distinct())
+    recs = result.recommendations
     interests, hours = _interests_and_hours(data)
-    _write(scope, result.recommendations, interests, hours, run_id=run_id)
-    after = set(result.recommendations.customer_ids) | {r[0] for r in interests}
-    return before | after | {r[0] for r in hours}
+    everyone = before | set(recs.customer_ids) | {r[0] for r in interests} | {r[0] for r in hours}
+    # Before any row changes, the lock every writer for these customers takes
+    # (accounts.locks): an erasure waits for this write, or this write for it, never both
+    # (a deadlock); customers erased since their data was read get no rows.
+    alive = customers_lock(everyone)
+    if alive != everyone:
+        recs, interests, hours = _only_for(alive, recs, interests, hours)
+    _write(scope, recs, interests, hours, run_id=run_id)
+    return alive
+
+
+def _only_for(alive: set[int], recs: Recs, interests: list, hours: list):
+    keep = [i for i, customer_id in enumerate(recs.customer_ids) if customer_id in alive]
+    recs = Recs(*([getattr(recs, name)[i] for i in keep] for name in Recs.FIELDS))
+    return recs, [r for r in interests if r[0] in alive], [r for r in hours if r[0] in alive]
 
 
 def _switched_off(model, scope: dict, key: tuple[str, ...]) -> set[tuple]:

@@ -554,19 +554,26 @@ def access_log(*, customer: Customer, page: int | str = 1) -> Page:
 # --- receipts ---------------------------------------------------------------------------
 
 
-def receipt_view(*, receipt) -> dict:
-    """What a receipt page shows: kinds, counts, times and retrained model versions."""
-    brand_names = dict(
-        Brand.objects.filter(
-            pk__in=[int(b) for b in receipt.model_versions_after if str(b).isdigit()]
-        ).values_list("pk", "name")
+def receipt_view(*, receipt, name_brands: bool = False) -> dict:
+    """What a receipt page shows: kinds, counts, times and retrained model versions.
+
+    Brands are named only when `name_brands` (the signed-in owner is looking); otherwise
+    they are numbered, so a receipt link tells nobody whom the person dealt with."""
+    brand_names = (
+        dict(
+            Brand.objects.filter(
+                pk__in=[int(b) for b in receipt.model_versions_after if str(b).isdigit()]
+            ).values_list("pk", "name")
+        )
+        if name_brands
+        else {}
     )
     return {
         "receipt": receipt,
         "kinds": [(_kind_label(name), n) for name, n in sorted(receipt.kinds.items())],
         "retrains": [
-            {"brand": brand_names.get(int(b), f"brand {b}"), "run": run}
-            for b, run in sorted(receipt.model_versions_after.items())
+            {"brand": brand_names.get(int(b), f"Brand {n}"), "run": run}
+            for n, (b, run) in enumerate(sorted(receipt.model_versions_after.items()), start=1)
         ],
     }
 

@@ -14,14 +14,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from allauth.usersessions.models import UserSession
 from django.contrib.auth import get_user_model
-from django.contrib.sessions.models import Session
 from django.db import models, transaction
 from django.db.models import Count
 from django.db.models.deletion import ProtectedError, get_candidate_relations_to_delete
 from django.utils import timezone
 
+from accounts import outbox
 from accounts.audit import Actor, audit_record
 from accounts.keys import tombstone_digest
 from accounts.locks import customer_lock, customers_lock
@@ -36,6 +35,7 @@ from accounts.models import (
     Purpose,
     PurposeConsent,
 )
+from accounts.services import account_sessions_end
 from recommendations import services as rec_services
 
 from . import registry, selectors
@@ -405,10 +405,10 @@ def account_erase(*, customer: Customer, actor: Actor | None = None) -> Deletion
     )
     plan = deletion_plan(customer=customer, scope=ReceiptScope.ACCOUNT)
     brands = _brands_touched(plan) | {b for b, _ in links}
-    # Other devices' sessions end too (their keys are known through allauth's records).
-    Session.objects.filter(
-        session_key__in=UserSession.objects.filter(user_id=user_id).values("session_key")
-    ).delete()
+    # Every session naming the account ends too: other devices, and logins left half-way;
+    # so does work still waiting for them.
+    account_sessions_end(user_id=user_id)
+    outbox.discard_for_customer(customer_id=customer_id)
     # Customer and user go last, by id: every other kind is found through them.
     by_model = {k.get_model(): k for k, _ in plan}
     counts = _run_plan([(k, qs) for k, qs in plan if k.get_model() not in (Customer, User)])

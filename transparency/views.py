@@ -339,11 +339,15 @@ def _account_erase(request):
 
 
 def receipt(request, public_id):
-    """Public by unguessable uuid: it shows only kinds, counts and times, no content."""
-    receipt_ = get_object_or_404(DeletionReceipt, public_id=public_id)
-    response = render(
-        request, "transparency/receipt.html", selectors.receipt_view(receipt=receipt_)
+    """Public by unguessable uuid: it shows only kinds, counts and times, no content, and
+    names the brands only to the signed-in customer it belongs to (an erased account's
+    receipt belongs to nobody: it names none)."""
+    receipt_ = get_object_or_404(
+        DeletionReceipt.objects.select_related("customer"), public_id=public_id
     )
+    owner = receipt_.customer is not None and receipt_.customer.user_id == request.user.pk
+    context = selectors.receipt_view(receipt=receipt_, name_brands=owner)
+    response = render(request, "transparency/receipt.html", context)
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex"
     return response

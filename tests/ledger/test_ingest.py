@@ -26,9 +26,9 @@ from transparency import registry
 
 BASE = "/api/v1/ingest"
 WHEN = "2026-03-01T10:00:00+00:00"
-# key lookup + last_used_at, savepoint + release, products, links, consents, kind settings,
-# existing ids, bulk insert, audit insert (all refs known: no tombstone lookup)
-EVENT_BATCH_QUERIES = 11
+# key lookup + last_used_at, savepoint + release, products, links, customers' lock, consents,
+# kind settings, existing ids, bulk insert, audit insert (all refs known: no tombstone lookup)
+EVENT_BATCH_QUERIES = 12
 # key lookup + last_used_at, savepoint + release, links, tombstones, users, customers,
 # links, consents, consent history, audit
 CUSTOMER_BATCH_QUERIES = 12

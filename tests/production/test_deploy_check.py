@@ -4,6 +4,7 @@ import secrets
 import subprocess
 import sys
 
+import pytest
 from cryptography.fernet import Fernet
 
 from tests.conftest import ROOT
@@ -15,7 +16,8 @@ def production_env(tmp_path, **overrides) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS")
+        if key
+        not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "EMAIL_URL")
     }
     env.update(
         DEBUG="0",
@@ -24,10 +26,12 @@ def production_env(tmp_path, **overrides) -> dict:
         ALLOWED_HOSTS="candor.example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         REDIS_URL="redis://127.0.0.1:6379/15",
+        EMAIL_URL="smtp+tls://mailer:not-a-secret@127.0.0.1:587",
         CANDOR_VAR_DIR=str(tmp_path / "var"),
         PYTHONUNBUFFERED="1",
     )
     env.pop("SECURE_SSL_REDIRECT", None)
+    env.pop("ALLOW_CONSOLE_EMAIL", None)
     env.update(overrides)
     return env
 
@@ -97,3 +101,32 @@ def test_it_turns_on_hsts_secure_cookies_and_https_redirects(tmp_path):
         "DENY",
         "whitenoise.storage.CompressedManifestStaticFilesStorage",
     ]
+
+
+def _mail_backend(env: dict) -> subprocess.CompletedProcess:
+    code = "from django.conf import settings as s; print(s.EMAIL_BACKEND)"
+    return manage("shell", "-c", code, env=env)
+
+
+@pytest.mark.parametrize("email_url", [None, "consolemail://"])
+def test_it_refuses_the_console_mail_backend_unless_told_to(tmp_path, email_url):
+    env = production_env(tmp_path)
+    del env["EMAIL_URL"]
+    if email_url:
+        env["EMAIL_URL"] = email_url
+
+    refused = _mail_backend(env)
+    allowed = _mail_backend({**env, "ALLOW_CONSOLE_EMAIL": "1"})
+
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured" in refused.stderr
+    assert "EMAIL_URL" in refused.stderr and "ALLOW_CONSOLE_EMAIL=1" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.strip().splitlines()[-1] == "accounts.mail.LogBackend"
+
+
+def test_it_sends_mail_through_the_configured_server(tmp_path):
+    result = _mail_backend(production_env(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "django.core.mail.backends.smtp.EmailBackend"

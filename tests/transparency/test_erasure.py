@@ -422,3 +422,97 @@ def test_deleting_a_point_drops_the_cached_widget_results(alice, brand, product)
     assert cache.get(key) is None
     data = training_data(brand_id=brand.pk)
     assert not [p for pts in data.points.values() for p in pts if p.pk == event.pk]
+
+
+# --- nothing personal outside the database afterwards (D8) ---------------------------------
+
+
+def test_after_erasure_no_cache_entry_or_queued_work_names_the_customer(
+    alice, brand, product, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from accounts import outbox
+    from accounts.models import OutboxMessage
+    from recommendations.selectors import widget_cache_key
+
+    CustomerBrandFactory(customer=alice, brand=brand, external_ref="acme-42")
+    EventFactory(customer=alice, brand=brand, product=product)
+    key = widget_cache_key(brand.pk, alice.pk)
+    cache.set(key, [{"product_id": product.pk}], 600)
+    # A recompute asked for while the broker was down, still waiting for the relay.
+    OutboxMessage.objects.create(
+        task_name="recommendations.recompute_customer",
+        kwargs={"customer_id": alice.pk},
+        dedupe_key=f"recompute:{alice.pk}",
+    )
+    published = []
+    monkeypatch.setattr(outbox, "_send", lambda message, **kw: published.append(message.kwargs))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.account_erase(customer=alice)
+
+    assert cache.get(key) is None
+    waiting = list(OutboxMessage.objects.values_list("kwargs", flat=True))
+    for kwargs in waiting + published:
+        assert kwargs.get("customer_id") != alice.pk, kwargs
+        assert "acme-42" not in json.dumps(kwargs) and "alice" not in json.dumps(kwargs)
+    assert published  # the retrain was asked for: by brand and receipt, nobody named
+
+
+@pytest.mark.redis
+def test_after_erasure_no_serving_process_remembers_the_customers_answer(client, alice):
+    from recommendations import widget_memo
+    from tests.conftest import wait_for
+    from tests.widget import Shop
+
+    shop = Shop("shop-a")
+    shop.link(alice, "cust-alice")
+    shop.recommend(alice)
+    assert shop.get(client, token=shop.token("cust-alice")).json()["personalized"] is True
+    assert (shop.brand.pk, "cust-alice") in widget_memo.memo().entries
+
+    services.account_erase(customer=alice)
+
+    assert wait_for(
+        lambda: (shop.brand.pk, "cust-alice") not in widget_memo.memo().entries, timeout=5
+    )
+
+
+def _receipt_page(client, receipt) -> str:
+    response = client.get(reverse("receipt", args=[receipt.public_id]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_receipt_seen_without_signing_in_names_no_brand_and_no_person(
+    client, alice, bob, product, no_hooks
+):
+    private = BrandFactory(slug="quiet-clinic", name="Quiet Clinic")
+    EventFactory(customer=alice, brand=private, product=ProductFactory(brand=private))
+    receipt = services.data_delete(customer=alice, scope="kind", kind_name="event")
+    assert receipt.model_versions_after == {str(private.pk): None}
+
+    anonymous = _receipt_page(client, receipt)
+    client.force_login(bob.user)
+    someone_else = _receipt_page(client, receipt)
+    client.force_login(alice.user)
+    owner = _receipt_page(client, receipt)
+
+    for page in (anonymous, someone_else):
+        assert "Quiet Clinic" not in page and "alice" not in page
+        assert "Brand 1: retraining scheduled" in page
+    assert "Quiet Clinic: retraining scheduled" in owner
+
+
+def test_an_erased_accounts_receipt_names_no_brand_and_no_person(client, alice, no_hooks):
+    private = BrandFactory(slug="quiet-clinic", name="Quiet Clinic")
+    CustomerBrandFactory(customer=alice, brand=private, external_ref="qc-7")
+    EventFactory(customer=alice, brand=private, product=ProductFactory(brand=private))
+
+    receipt = services.account_erase(customer=alice)
+
+    page = _receipt_page(client, receipt)
+    assert "The whole account" in page
+    for value in ("Quiet Clinic", "quiet-clinic", "alice", "qc-7", str(alice.public_id)):
+        assert value not in page

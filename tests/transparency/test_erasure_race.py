@@ -27,7 +27,7 @@ from ledger.models import Event, Order
 from ledger.schemas import CustomerIn, EventIn, OrderIn, OrderLineIn
 from recommendations import services as rec_services
 from recommendations import widget_services
-from recommendations.models import TrainingRun
+from recommendations.models import Recommendation, TrainingRun
 from tests.factories import OrderFactory, OrderLineFactory
 from tests.widget import EVENTS_URL, Shop
 from transparency import admin_access, registry, services
@@ -39,6 +39,15 @@ REF = "cust-alice"
 THREADS = 4
 REQUESTS_PER_THREAD = 50  # 200 in all
 WAIT = 60  # seconds: the bound on any one wait below, never an assertion
+
+
+@pytest.fixture(autouse=True)
+def _work_stays_in_the_outbox(monkeypatch):
+    """Retrains and recomputes asked for here wait in the outbox (no relay runs): in-process
+    (eager) training would outlive the bounded joins below and is not what is tested."""
+    from accounts import outbox
+
+    monkeypatch.setattr(outbox, "publish", lambda message_id, **kw: False)
 
 
 @pytest.fixture
@@ -225,6 +234,7 @@ def test_two_erasures_at_once_give_one_receipt_and_the_second_is_a_no_op(alice, 
     for thread in threads:
         thread.join(timeout=WAIT)
 
+    assert not any(thread.is_alive() for thread in threads)
     assert len(results) == 2
     receipts = [r for r in results if isinstance(r, DeletionReceipt)]
     assert len(receipts) == 1 and results.count(None) == 1, results
@@ -249,6 +259,13 @@ def _event_in(shop, n: str) -> EventIn:
 def _order_in(shop) -> OrderIn:
     line = OrderLineIn(product_ref=shop.products[0].external_id, unit_price="5.00")
     return OrderIn(external_id="late-o", customer_ref=REF, placed_at=timezone.now(), lines=[line])
+
+
+def _retrain(customer, shop):
+    Recommendation.objects.create(
+        customer=customer, brand=shop.brand, product=shop.products[0], rank=1, score=1.0
+    )
+    return lambda: rec_services.train_brand(brand_id=shop.brand.pk).state == "succeeded"
 
 
 def _recompute(customer, shop):
@@ -281,6 +298,7 @@ WRITERS = {
     "not interested": lambda c, s: (
         lambda: rec_services.not_interested_record(customer=c, product_id=s.products[1].pk) is None
     ),
+    "brand retrain": _retrain,
     "recompute": lambda c, s: (lambda run: lambda: run() == 0)(_recompute(c, s)),
     "point toggle": lambda c, s: (
         lambda: _raises(
@@ -405,6 +423,8 @@ def test_a_write_during_an_erasure_waits_and_is_dropped(alice, shop, writer, mon
     eraser.join(WAIT)
     writing.join(WAIT)
     connections.close_all()
+
+    assert not eraser.is_alive() and not writing.is_alive()
 
     assert "erasure error" not in outcome and "writer error" not in outcome, outcome
     assert isinstance(outcome["receipt"], DeletionReceipt)
