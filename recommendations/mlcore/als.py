@@ -1,0 +1,102 @@
+"""Implicit-feedback ALS (Hu, Koren, Volinsky 2008) through the ``implicit`` library.
+
+The large-catalogue model: its cost grows with the number of signals times factors², not
+with items², so it fits where EASE's items x items matrix does not. ``implicit`` asks for
+one BLAS thread during its own multi-threaded solves (:func:`_one_blas_thread`).
+
+A user's factors are the exact least-squares answer given the item factors (``implicit``'s
+``recalculate_user``: a Cholesky solve). Training recomputes every user that way after the
+last iteration, so (1) an explanation's contributions add up exactly to the score ranked
+on, and (2) folding a customer in later gives the very ranking training gave them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from implicit.cpu.als import AlternatingLeastSquares
+from scipy import sparse
+from threadpoolctl import ThreadpoolController
+
+
+@dataclass(frozen=True)
+class Params:
+    """ALS hyper-parameters; the defaults were chosen on ML-100k validation cuts
+    (``tests/benchmarks/bench_quality.py`` prints the search)."""
+
+    factors: int = 64
+    reg: float = 10.0
+    alpha: float = 1.0
+    iterations: int = 15
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Model:
+    """Plain arrays (storable as ``.npz``) plus the parameters that scoring needs."""
+
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+    params: Params
+
+
+DEFAULT = Params()
+
+
+_controller: ThreadpoolController | None = None
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS single-threaded, as ``implicit`` asks (its own threads do the parallel work);
+    the controller (a scan of the loaded libraries) is made once."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
+        yield
+
+
+def _solver(params: Params, item_factors: np.ndarray | None = None) -> AlternatingLeastSquares:
+    with _one_blas_thread():
+        solver = AlternatingLeastSquares(
+            factors=params.factors,
+            regularization=params.reg,
+            alpha=params.alpha,
+            iterations=params.iterations,
+            random_state=params.seed,
+        )
+    if item_factors is not None:
+        solver.item_factors = item_factors
+    return solver
+
+
+def fit(positive: sparse.csr_matrix, params: Params = DEFAULT) -> Model:
+    """Fit on a (users, items) matrix of positive signal weights (confidence = alpha * w)."""
+    x = sparse.csr_matrix(positive, dtype=np.float32)
+    solver = _solver(params)
+    with _one_blas_thread():
+        solver.fit(x, show_progress=False)
+    items = np.ascontiguousarray(solver.item_factors, dtype=np.float32)
+    model = Model(np.zeros((0, params.factors), np.float32), items, params)
+    return Model(fold_in(model, x), items, params)
+
+
+def fold_in(model: Model, rows: sparse.csr_matrix) -> np.ndarray:
+    """Exact factors of each row's user given the item factors (one solve per user, item
+    factors unchanged): a customer's new or withdrawn signals count at once."""
+    x = sparse.csr_matrix(rows, dtype=np.float32)
+    if x.shape[0] == 0:
+        return np.zeros((0, model.params.factors), dtype=np.float32)
+    solver = _solver(model.params, model.item_factors)
+    with _one_blas_thread():
+        factors = solver.recalculate_user(np.arange(x.shape[0]), x)
+    return np.ascontiguousarray(factors, dtype=np.float32)
+
+
+def scores(user_factors: np.ndarray, item_factors: np.ndarray) -> np.ndarray:
+    """Dense (users, items) float32 block of dot products (call it on a chunk of users)."""
+    return np.asarray(user_factors @ item_factors.T, dtype=np.float32)

@@ -1,0 +1,201 @@
+"""Which model, and top-N with explanations for many users in bounded memory.
+
+The model is chosen by catalogue size (:func:`choose`): EASE up to :data:`EASE_MAX_ITEMS`
+items, ALS above. Ranking walks the users in chunks: one chunk's (users, items) float32
+score block at a time, never the whole users x items matrix. A pick is *personal* only when
+its score is above zero, which (all signals in the model being positive) means at least one
+of the user's own positive signals raised it, and that signal is cited; slots left empty are
+the caller's to fill with popular items, labelled as such.
+
+Fold-in is the same call on one user's current rows: EASE scores are ``history x B``
+(exactly what training computed when ``B`` is unchanged); ALS solves that user's factors
+against the fixed item factors (:func:`.als.fold_in`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import numpy as np
+from scipy import sparse
+
+from . import als, crossbrand, ease, explain
+
+#: Largest catalogue ranked with EASE (measured: ``tests/benchmarks/bench_scale.py``).
+EASE_MAX_ITEMS = 5000
+#: Default EASE L2 penalty when no per-brand value was tuned (:mod:`.tune`).
+EASE_REG = 200.0
+#: Users scored at once: bounds the (chunk, items) float32 block (80 MB at 20,000 items).
+CHUNK = 1024
+
+Algorithm = Literal["ease", "als"]
+
+
+@dataclass(frozen=True)
+class EaseModel:
+    weights: np.ndarray  # (items, items) float32
+    reg: float
+
+
+Model = EaseModel | als.Model
+#: (rows, picks, k=) -> (cited items, contributions), see :mod:`.explain`.
+Explainer = Callable[..., tuple[np.ndarray, np.ndarray]]
+
+
+class Ranked(NamedTuple):
+    """One chunk of results; row ``r`` belongs to user ``rows[r]`` of the ranked matrix."""
+
+    rows: np.ndarray  # (c,)
+    items: np.ndarray  # (c, n) item indices, best first, -1 = no personal pick
+    scores: np.ndarray  # (c, n)
+    cited: np.ndarray  # (c, n, k) own items behind each pick, -1 = none
+    contributions: np.ndarray  # (c, n, k)
+    foreign_cited: np.ndarray  # (c, n, k) foreign categories behind each pick, -1 = none
+    foreign_contributions: np.ndarray  # (c, n, k)
+
+
+def choose(n_items: int, *, threshold: int = EASE_MAX_ITEMS) -> Algorithm:
+    """EASE while its items x items matrix is affordable, ALS above."""
+    return "ease" if n_items <= threshold else "als"
+
+
+def fit(
+    positive: sparse.csr_matrix,
+    *,
+    algorithm: Algorithm | None = None,
+    ease_reg: float = EASE_REG,
+    als_params: als.Params = als.DEFAULT,
+) -> Model:
+    """Fit the model ``algorithm`` names (default: :func:`choose` by catalogue size)."""
+    if (algorithm or choose(positive.shape[1])) == "ease":
+        return EaseModel(ease.fit(positive, ease_reg), ease_reg)
+    return als.fit(positive, als_params)
+
+
+def top_n(
+    scores: np.ndarray, known: sparse.csr_matrix, excluded: np.ndarray | None, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``n`` items per row with a score above zero, not ``known`` to that row and not
+    ``excluded`` (bool per item); best first, ties by lower item; padded with -1 / 0.
+    ``scores`` is overwritten.
+
+    Each row's ``n``-th largest value is found with ``np.partition`` (values only, a third
+    of ``argpartition``'s cost); only the few entries at or above it are then sorted.
+    """
+    n_rows, n_items = scores.shape
+    owner = np.repeat(np.arange(n_rows), np.diff(known.indptr))
+    scores[owner, known.indices] = -np.inf
+    if excluded is not None:
+        scores[:, excluded] = -np.inf
+    items = np.full((n_rows, n), -1, dtype=np.int64)
+    values = np.zeros((n_rows, n), dtype=np.float64)
+    take = min(n, n_items)
+    if take <= 0 or n_rows == 0:
+        return items, values
+    kth = n_items - take
+    threshold = np.partition(scores, kth, axis=1)[:, kth : kth + 1]
+    rows, cols = np.nonzero((scores >= threshold) & (scores > 0))
+    found = scores[rows, cols]
+    order = np.lexsort((cols, -found, rows))
+    rows, cols, found = rows[order], cols[order], found[order]
+    slot = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    keep = slot < take
+    items[rows[keep], slot[keep]] = cols[keep]
+    values[rows[keep], slot[keep]] = found[keep]
+    return items, values
+
+
+def _scores(model: Model, rows: sparse.csr_matrix, factors: np.ndarray | None) -> np.ndarray:
+    if isinstance(model, EaseModel):
+        return ease.scores(rows, model.weights)
+    users = als.fold_in(model, rows) if factors is None else factors
+    return als.scores(users, model.item_factors)
+
+
+def _explainer(model: Model) -> Explainer:
+    if isinstance(model, EaseModel):
+        return functools.partial(explain.ease, model.weights)
+    return explain.AlternatingLeastSquares(model)
+
+
+def _cited_first(ranked: Ranked) -> Ranked:
+    """Drop (defensively) picks with nothing cited, keeping the others in order."""
+    keep = (ranked.cited[:, :, 0] >= 0) | (ranked.foreign_cited[:, :, 0] >= 0)
+    order = np.argsort(~keep, axis=1, kind="stable")
+    keep = np.take_along_axis(keep, order, axis=1)
+
+    def moved(values: np.ndarray, empty: float) -> np.ndarray:
+        index = order if values.ndim == 2 else order[..., None]
+        mask = keep if values.ndim == 2 else keep[..., None]
+        return np.where(mask, np.take_along_axis(values, index, axis=1), empty)
+
+    return Ranked(
+        ranked.rows,
+        moved(ranked.items, -1),
+        moved(ranked.scores, 0.0),
+        moved(ranked.cited, -1),
+        moved(ranked.contributions, 0.0),
+        moved(ranked.foreign_cited, -1),
+        moved(ranked.foreign_contributions, 0.0),
+    )
+
+
+def rank(
+    model: Model,
+    positive: sparse.csr_matrix,
+    known: sparse.csr_matrix,
+    *,
+    user_factors: np.ndarray | None = None,
+    excluded: np.ndarray | None = None,
+    foreign: crossbrand.Foreign | None = None,
+    n: int = 10,
+    k: int = 2,
+    chunk: int = CHUNK,
+) -> Iterator[Ranked]:
+    """Top-``n`` personal picks and ``k`` cited signals each, for every row of ``positive``
+    (``known``: the same rows' observed pairs), ``chunk`` rows at a time.
+
+    ``user_factors`` (ALS only): the rows' factors from training; without them (fold-in)
+    they are solved from ``positive``. ``foreign``: other brands' signals of the same
+    rows, already limited to customers who allowed it (:mod:`.crossbrand`). ``k=0``
+    skips explanations (evaluation).
+    """
+    positive = sparse.csr_matrix(positive, dtype=np.float32)
+    known = sparse.csr_matrix(known)
+    why = _explainer(model)
+    for start in range(0, positive.shape[0], chunk):
+        block = slice(start, min(start + chunk, positive.shape[0]))
+        factors = None if user_factors is None else user_factors[block]
+        scores = _scores(model, positive[block], factors)
+        if foreign is not None:
+            scores += crossbrand.scores(foreign.rows[block], foreign.model)
+        items, values = top_n(scores, known[block], excluded, n)
+        del scores
+        cited, contributions = why(positive[block], items, k=k)
+        if foreign is None:
+            other = (np.full_like(cited, -1), np.zeros_like(contributions))
+        else:
+            other = crossbrand.explain(foreign.rows[block], foreign.model, items, k=k)
+        ranked = Ranked(
+            np.arange(block.start, block.stop), items, values, cited, contributions, *other
+        )
+        yield _cited_first(ranked) if k > 0 else ranked
+
+
+def fold_in(
+    model: Model,
+    positive_row: sparse.csr_matrix,
+    known_row: sparse.csr_matrix,
+    *,
+    excluded: np.ndarray | None = None,
+    foreign: crossbrand.Foreign | None = None,
+    n: int = 10,
+    k: int = 2,
+) -> Ranked:
+    """One user's current list from their current signals (one CSR row each), model
+    unchanged: seconds instead of a brand retrain. EASE: the same ``history x B`` training
+    computed; ALS: the user's factors solved against the fixed item factors."""
+    return next(rank(model, positive_row, known_row, excluded=excluded, foreign=foreign, n=n, k=k))
