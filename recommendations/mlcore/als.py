@@ -2,7 +2,7 @@
 
 The large-catalogue model: its cost grows with the number of signals times factors², not
 with items², so it fits where EASE's items x items matrix does not. ``implicit`` asks for
-one BLAS thread during its own multi-threaded solves (:func:`_one_blas_thread`).
+one BLAS thread during its own multi-threaded solves (:func:`one_blas_thread`).
 
 A user's factors are the exact least-squares answer given the item factors (``implicit``'s
 ``recalculate_user``: a Cholesky solve). Training recomputes every user that way after the
@@ -12,6 +12,7 @@ on, and (2) folding a customer in later gives the very ranking training gave the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,13 +31,14 @@ class Params:
     factors: int = 64
     reg: float = 10.0
     alpha: float = 1.0
-    iterations: int = 15
+    iterations: int = 8
     seed: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Model:
-    """Plain arrays (storable as ``.npz``) plus the parameters that scoring needs."""
+    """Plain arrays (storable as ``.npz``) plus the parameters that scoring needs.
+    Compared and hashed by identity, so per-model work can be cached (:func:`fold_in`)."""
 
     user_factors: np.ndarray
     item_factors: np.ndarray
@@ -50,7 +52,7 @@ _controller: ThreadpoolController | None = None
 
 
 @contextmanager
-def _one_blas_thread() -> Iterator[None]:
+def one_blas_thread() -> Iterator[None]:
     """BLAS single-threaded, as ``implicit`` asks (its own threads do the parallel work);
     the controller (a scan of the loaded libraries) is made once."""
     global _controller
@@ -60,8 +62,14 @@ def _one_blas_thread() -> Iterator[None]:
         yield
 
 
+@functools.lru_cache(maxsize=4)
+def _fixed_items(model: Model) -> AlternatingLeastSquares:
+    """A solver holding ``model``'s item factors (and, once asked, their ``Y'Y``)."""
+    return _solver(model.params, model.item_factors)
+
+
 def _solver(params: Params, item_factors: np.ndarray | None = None) -> AlternatingLeastSquares:
-    with _one_blas_thread():
+    with one_blas_thread():
         solver = AlternatingLeastSquares(
             factors=params.factors,
             regularization=params.reg,
@@ -78,21 +86,22 @@ def fit(positive: sparse.csr_matrix, params: Params = DEFAULT) -> Model:
     """Fit on a (users, items) matrix of positive signal weights (confidence = alpha * w)."""
     x = sparse.csr_matrix(positive, dtype=np.float32)
     solver = _solver(params)
-    with _one_blas_thread():
+    with one_blas_thread():
         solver.fit(x, show_progress=False)
     items = np.ascontiguousarray(solver.item_factors, dtype=np.float32)
-    model = Model(np.zeros((0, params.factors), np.float32), items, params)
-    return Model(fold_in(model, x), items, params)
+    return Model(_solve_users(_solver(params, items), x), items, params)
 
 
 def fold_in(model: Model, rows: sparse.csr_matrix) -> np.ndarray:
     """Exact factors of each row's user given the item factors (one solve per user, item
     factors unchanged): a customer's new or withdrawn signals count at once."""
-    x = sparse.csr_matrix(rows, dtype=np.float32)
+    return _solve_users(_fixed_items(model), sparse.csr_matrix(rows, dtype=np.float32))
+
+
+def _solve_users(solver: AlternatingLeastSquares, x: sparse.csr_matrix) -> np.ndarray:
     if x.shape[0] == 0:
-        return np.zeros((0, model.params.factors), dtype=np.float32)
-    solver = _solver(model.params, model.item_factors)
-    with _one_blas_thread():
+        return np.zeros((0, solver.factors), dtype=np.float32)
+    with one_blas_thread():
         factors = solver.recalculate_user(np.arange(x.shape[0]), x)
     return np.ascontiguousarray(factors, dtype=np.float32)
 

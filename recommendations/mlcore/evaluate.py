@@ -83,7 +83,7 @@ def holdout(
     test: np.ndarray,
     shape: tuple[int, int],
     *,
-    weighting: signals.Weighting = "graded",
+    weighting: signals.Weighting = "binary",
     neutral: float = signals.NEUTRAL,
 ) -> Holdout:
     users = np.asarray(user_codes, dtype=np.int64)

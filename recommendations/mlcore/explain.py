@@ -89,7 +89,9 @@ def _explain(
         invalid = (own[:, None, :] < 0) | (targets[:, :, None] < 0)
         invalid |= own[:, None, :] == targets[:, :, None]
         values[invalid] = -np.inf
-        items[members], contributions[members] = _top_k(values, own, k)
+        cited, parts = _top_k(values, own, k)  # k or fewer (a history shorter than k)
+        items[members, :, : cited.shape[2]] = cited
+        contributions[members, :, : parts.shape[2]] = parts
     return items, contributions
 
 
@@ -118,8 +120,9 @@ class AlternatingLeastSquares:
     def __init__(self, model: als.Model) -> None:
         self.alpha = model.params.alpha
         self.y = model.item_factors.astype(np.float64)
-        self.base = self.y.T @ self.y + model.params.reg * np.eye(self.y.shape[1])
-        self.shared = np.linalg.inv(self.base)
+        with als.one_blas_thread():  # small products: threads only contend
+            self.base = self.y.T @ self.y + model.params.reg * np.eye(self.y.shape[1])
+            self.shared = np.linalg.inv(self.base)
 
     def __call__(
         self, rows: sparse.csr_matrix, picks: np.ndarray, *, k: int

@@ -34,7 +34,7 @@ CHUNK = 1024
 Algorithm = Literal["ease", "als"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EaseModel:
     weights: np.ndarray  # (items, items) float32
     reg: float
@@ -115,7 +115,9 @@ def _scores(model: Model, rows: sparse.csr_matrix, factors: np.ndarray | None) -
     return als.scores(users, model.item_factors)
 
 
+@functools.lru_cache(maxsize=4)
 def _explainer(model: Model) -> Explainer:
+    """Per-model preparation (ALS: ``(Y'Y + reg I)^-1``), kept for the next fold-in."""
     if isinstance(model, EaseModel):
         return functools.partial(explain.ease, model.weights)
     return explain.AlternatingLeastSquares(model)

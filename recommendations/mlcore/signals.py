@@ -7,8 +7,9 @@ value strictly above neutral. A neutral 3-star rating or a dismissal says nothin
 of anything, so it never enters the model and can therefore never be cited as a reason;
 it still marks the item as known (never recommended back).
 
-The weight of a positive signal is its distance above neutral (``graded``: a 5-star
-rating or a purchase counts 2, a 4-star rating 1, a fresh view 0.5) or 1 (``binary``).
+The weight of a positive signal is 1 (``binary``, the default: it ranked better on every
+ML-100k split, see ``tests/benchmarks/bench_quality.py``) or its distance above neutral
+(``graded``: a 5-star rating or a purchase counts 2, a 4-star rating 1, a fresh view 0.5).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def coo_to_csr(
 
 
 def positive_weight(
-    ratings: npt.ArrayLike, *, weighting: Weighting = "graded", neutral: float = NEUTRAL
+    ratings: npt.ArrayLike, *, weighting: Weighting = "binary", neutral: float = NEUTRAL
 ) -> np.ndarray:
     """Model weight of each value: 0 for neutral or negative, else as in the module doc."""
     above = np.asarray(ratings, dtype=np.float64) - neutral
@@ -71,7 +72,7 @@ def interactions(
     ratings: npt.ArrayLike,
     shape: tuple[int, int],
     *,
-    weighting: Weighting = "graded",
+    weighting: Weighting = "binary",
     neutral: float = NEUTRAL,
 ) -> Interactions:
     """:class:`Interactions` from dense codes and 1-5 values (one per pair)."""

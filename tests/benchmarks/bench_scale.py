@@ -19,6 +19,7 @@ Each measurement runs in a fresh subprocess so its peak RSS (``ru_maxrss``) is i
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -54,6 +55,13 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process, all threads (less sensitive than wall time to other
+    processes on a shared machine)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _current_rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -68,12 +76,13 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     users, items, values = synthetic(spec["events"], spec["users"], spec["items"])
     shape = (spec["users"], spec["items"])
     base_mb = _current_rss_mb()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_s()
     data = signals.interactions(users, items, values, shape, weighting="binary")
     del users, items, values
     signals_s = time.perf_counter() - started
     model = rank.fit(data.positive, algorithm=spec["algorithm"])
     fit_s = time.perf_counter() - started - signals_s
+    fit_cpu = _cpu_s() - cpu_started
     factors = getattr(model, "user_factors", None)
     picks = uncited = 0
     for chunk in rank.rank(model, data.positive, data.known, user_factors=factors, n=10, k=2):
@@ -81,6 +90,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         picks += int(personal.sum())
         uncited += int((personal & (chunk.cited[:, :, 0] < 0)).sum())
     total_s = time.perf_counter() - started
+    total_cpu = _cpu_s() - cpu_started
     out = {
         **spec,
         "pairs": int(data.known.nnz),
@@ -88,6 +98,9 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         "fit_s": fit_s,
         "rank_s": total_s - fit_s - signals_s,
         "total_s": total_s,
+        "fit_cpu": fit_cpu,
+        "total_cpu": total_cpu,
+        "load": os.getloadavg()[0],
         "base_mb": base_mb,
         "peak_mb": _rss_mb(),
         "picks": picks,
@@ -134,9 +147,10 @@ def _line(r: dict[str, Any]) -> str:
         return f"{label}  failed: {r['error']}"
     gb = r["peak_mb"] / 1024
     return (
-        f"{label}  fit {r['fit_s']:6.1f}s  rank+why {r['rank_s']:6.1f}s  total {r['total_s']:6.1f}s"
-        f"  peak {gb:5.2f} GB (data {r['base_mb'] / 1024:4.2f})  fold-in {r['fold_in_ms']:6.1f} ms"
-        f"  uncited picks {r['uncited']}"
+        f"{label}  wall: fit {r['fit_s']:5.1f}s rank+why {r['rank_s']:5.1f}s total "
+        f"{r['total_s']:5.1f}s  cpu: fit {r['fit_cpu']:5.1f}s total {r['total_cpu']:5.1f}s  "
+        f"peak {gb:5.2f} GB (data {r['base_mb'] / 1024:4.2f})  fold-in {r['fold_in_ms']:5.1f} ms"
+        f"  uncited {r['uncited']}  load {r['load']:.1f}"
     )
 
 
@@ -144,25 +158,32 @@ def main() -> None:
     from recommendations.mlcore import rank
 
     brand = {"events": 1_000_000, "users": 50_000, "items": 20_000}
-    print("Target brand, pure core, model chosen by catalogue size "
-          f"({rank.choose(brand['items'])}, EASE up to {rank.EASE_MAX_ITEMS} items):")
+    print(
+        "Target brand, pure core, model chosen by catalogue size "
+        f"({rank.choose(brand['items'])}, EASE up to {rank.EASE_MAX_ITEMS} items):"
+    )
     target = measure({**brand, "algorithm": rank.choose(brand["items"]), "tune": True})
     print("  " + _line(target))
     if "error" not in target:
         ok_t, ok_m = target["total_s"] <= TARGET_SECONDS, target["peak_mb"] / 1024 <= TARGET_GB
-        print(f"  against the train_brand targets: {target['total_s']:.1f} s of {TARGET_SECONDS:g}"
-              f" ({'ok' if ok_t else 'MISS'}), {target['peak_mb'] / 1024:.2f} GB of {TARGET_GB:g}"
-              f" ({'ok' if ok_m else 'MISS'}); left for extraction + write: "
-              f"{TARGET_SECONDS - target['total_s']:.1f} s")
-        print(f"  per-brand tuning (validation = newest 20%): {target['tune_s']:.1f} s, chose "
-              f"{target['tuned'][0]} reg={target['tuned'][1]:g}")
+        print(
+            f"  against the train_brand targets: {target['total_s']:.1f} s of {TARGET_SECONDS:g}"
+            f" ({'ok' if ok_t else 'MISS'}), {target['peak_mb'] / 1024:.2f} GB of {TARGET_GB:g}"
+            f" ({'ok' if ok_m else 'MISS'}); left for extraction + write: "
+            f"{TARGET_SECONDS - target['total_s']:.1f} s"
+        )
+        print(
+            f"  per-brand tuning (validation = newest 20%): {target['tune_s']:.1f} s, chose "
+            f"{target['tuned'][0]} reg={target['tuned'][1]:g}"
+        )
 
     print("\nEASE vs ALS by catalogue size (1M events x 50k customers):")
     curve = []
     for n_items in CURVE_ITEMS:
         for algorithm in ("ease", "als"):
-            result = measure({"events": 1_000_000, "users": 50_000, "items": n_items,
-                              "algorithm": algorithm})
+            result = measure(
+                {"events": 1_000_000, "users": 50_000, "items": n_items, "algorithm": algorithm}
+            )
             curve.append(result)
             print("  " + _line(result), flush=True)
     _ratios(curve)
@@ -179,8 +200,10 @@ def _ratios(curve: list[dict[str, Any]]) -> None:
     for n_items in CURVE_ITEMS:
         e, a = by.get(("ease", n_items)), by.get(("als", n_items))
         if e and a:
-            print(f"    {n_items:>6,} items: time {e['total_s'] / a['total_s']:5.2f}x, "
-                  f"memory {e['peak_mb'] / a['peak_mb']:5.2f}x")
+            print(
+                f"    {n_items:>6,} items: time {e['total_s'] / a['total_s']:5.2f}x, "
+                f"memory {e['peak_mb'] / a['peak_mb']:5.2f}x"
+            )
 
 
 def _largest(small: dict[str, Any], big: dict[str, Any]) -> None:
@@ -191,11 +214,15 @@ def _largest(small: dict[str, Any], big: dict[str, Any]) -> None:
     fixed = small["peak_mb"] - per_event * small["events"]
     events = (MACHINE_GB * 1024 - fixed) / per_event
     seconds = big["total_s"] * events / big["events"]
-    print(f"  memory: {fixed:.0f} MB + {per_event * 1e6:.0f} MB per million events "
-          f"(20 events per customer, 20k items)")
-    print(f"  largest brand in {MACHINE_GB:g} GB: ~{events / 1e6:.0f}M events "
-          f"(~{events / 20 / 1e6:.1f}M customers), pure core ~{seconds / 60:.0f} min at the "
-          "10M rate")
+    print(
+        f"  memory: {fixed:.0f} MB + {per_event * 1e6:.0f} MB per million events "
+        f"(20 events per customer, 20k items)"
+    )
+    print(
+        f"  largest brand in {MACHINE_GB:g} GB: ~{events / 1e6:.0f}M events "
+        f"(~{events / 20 / 1e6:.1f}M customers), pure core ~{seconds / 60:.0f} min at the "
+        "10M rate"
+    )
 
 
 if __name__ == "__main__":

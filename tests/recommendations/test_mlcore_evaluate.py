@@ -1,0 +1,106 @@
+"""Splits, metrics, the paired bootstrap and the validation-only tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from recommendations.mlcore import evaluate, rank, tune
+from tests.recommendations.mlcore_data import shop
+
+
+def test_global_time_split_tests_the_newest_rows_only() -> None:
+    stamps = np.random.default_rng(0).permutation(100).astype(float)
+    test = evaluate.global_time(stamps, fraction=0.2)
+    assert test.sum() == 20
+    assert stamps[test].min() > stamps[~test].max()
+
+
+def test_per_user_random_split_takes_a_fifth_of_every_user_and_leaves_training() -> None:
+    users = np.repeat(np.arange(30), np.arange(1, 31))
+    test = evaluate.per_user_random(users, fraction=0.2, seed=3)
+    per_user = np.bincount(users[test], minlength=30)
+    counts = np.bincount(users)
+    assert np.array_equal(per_user, np.minimum(np.round(counts * 0.2), counts - 1))
+    assert not np.array_equal(test, evaluate.per_user_random(users, fraction=0.2, seed=4))
+
+
+def test_leave_last_tests_each_users_newest_rows() -> None:
+    users = np.repeat(np.arange(4), 8)
+    stamps = np.random.default_rng(1).random(32)
+    test = evaluate.leave_last(users, stamps, n=5)
+    for user in range(4):
+        mine = users == user
+        assert test[mine].sum() == 5
+        assert stamps[mine & test].min() > stamps[mine & ~test].max()
+
+
+def test_metrics_match_a_hand_count() -> None:
+    relevant = sparse.csr_matrix(np.array([[1, 1, 0, 0, 1], [0, 0, 0, 1, 0]], dtype=np.float32))
+    lists = np.array([[0, 3, 1, -1], [2, 1, -1, -1]])
+    got = evaluate.metrics(lists, relevant, n_items=5)
+    discounts = 1 / np.log2(np.arange(2, 12))
+    assert np.allclose(got.precision, [0.2, 0.0])
+    assert np.allclose(got.recall, [2 / 3, 0.0])
+    assert np.allclose(got.ndcg, [(discounts[0] + discounts[2]) / discounts[:3].sum(), 0.0])
+    assert got.coverage == 4 / 5
+
+
+def test_bootstrap_interval_of_identical_results_is_zero() -> None:
+    same = np.random.default_rng(0).random(200)
+    assert evaluate.paired_bootstrap(same, same) == (0.0, 0.0, 0.0)
+
+
+def test_bootstrap_interval_finds_a_real_gain_and_not_a_fake_one() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.random(500)
+    better = evaluate.paired_bootstrap(base + 0.05 + rng.normal(0, 0.1, 500), base)
+    assert better.excludes_zero and better.low < 0.05 < better.high
+    noise = evaluate.paired_bootstrap(base + rng.normal(0, 0.1, 500), base)
+    assert not noise.excludes_zero
+
+
+def test_bootstrap_interval_is_paired() -> None:
+    """A constant gain over users who differ wildly: pairing makes the interval tight."""
+    base = np.random.default_rng(0).random(100) * 10
+    interval = evaluate.paired_bootstrap(base + 0.01, base)
+    assert interval.excludes_zero
+    assert np.isclose(interval.low, 0.01) and np.isclose(interval.high, 0.01)
+
+
+def test_ease_beats_popularity_on_a_shop_with_tastes() -> None:
+    data = shop(n_users=300)
+    test = evaluate.per_user_random(data.users)
+    split = evaluate.holdout(data.users, data.items, data.ratings, test, data.shape)
+    model = rank.fit(split.train.positive, algorithm="ease", ease_reg=50.0)
+    ours = evaluate.score(evaluate.model_lists(model, split), split)
+    popular = evaluate.score(evaluate.popularity_lists(split), split)
+    assert evaluate.paired_bootstrap(ours.ndcg, popular.ndcg).low > 0
+
+
+def test_tuning_picks_the_best_validation_value_from_the_training_rows_only() -> None:
+    data = shop(n_users=300)
+    choice = tune.tune_brand(data.users, data.items, data.ratings, data.stamps, data.shape)
+    best = max(
+        ((ndcg, algo, reg) for algo, row in choice.table.items() for reg, ndcg in row.items())
+    )
+    assert (choice.algorithm, choice.reg) == (best[1], best[2])
+    assert set(choice.table) == {"ease", "als"}
+    assert all(len(row) == 5 for row in choice.table.values())
+
+
+def test_tuning_around_a_stored_value_costs_three_fits_and_skips_ease_above_the_limit() -> None:
+    data = shop(n_users=300)
+    choice = tune.tune_brand(
+        data.users,
+        data.items,
+        data.ratings,
+        data.stamps,
+        data.shape,
+        threshold=10,
+        previous={"als": 2.0},
+    )
+    assert choice.algorithm == "als"
+    assert list(choice.table) == ["als"]
+    assert sorted(choice.table["als"]) == [1.42, 2.0, 2.82]
+    assert rank.choose(data.shape[1], threshold=10) == "als"
