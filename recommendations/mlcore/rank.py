@@ -28,8 +28,11 @@ from . import als, crossbrand, ease, explain
 EASE_MAX_ITEMS = 5000
 #: Default EASE L2 penalty when no per-brand value was tuned (:mod:`.tune`).
 EASE_REG = 200.0
-#: Users scored at once: bounds the (chunk, items) float32 block (80 MB at 20,000 items).
-CHUNK = 1024
+#: Columns per block in :func:`top_n`'s first pass.
+BLOCK = 64
+#: Users scored at once: bounds the (chunk, items) float32 block (20 MB at 20,000 items);
+#: measured faster than 1024 users (the block stays in cache for top-N).
+CHUNK = 256
 
 Algorithm = Literal["ease", "als"]
 
@@ -82,8 +85,10 @@ def top_n(
     ``excluded`` (bool per item); best first, ties by lower item; padded with -1 / 0.
     ``scores`` is overwritten.
 
-    Each row's ``n``-th largest value is found with ``np.partition`` (values only, a third
-    of ``argpartition``'s cost); only the few entries at or above it are then sorted.
+    Exact, in about two passes over the block: the maximum of every :data:`BLOCK` columns;
+    the ``n``-th largest of those maxima is a lower bound of the row's ``n``-th best score
+    (they are ``n`` distinct entries), so every pick lies in a block whose maximum reaches
+    it. Only those few blocks are read again and sorted.
     """
     n_rows, n_items = scores.shape
     owner = np.repeat(np.arange(n_rows), np.diff(known.indptr))
@@ -92,19 +97,29 @@ def top_n(
         scores[:, excluded] = -np.inf
     items = np.full((n_rows, n), -1, dtype=np.int64)
     values = np.zeros((n_rows, n), dtype=np.float64)
-    take = min(n, n_items)
-    if take <= 0 or n_rows == 0:
+    if n <= 0 or n_rows == 0 or n_items == 0:
         return items, values
-    kth = n_items - take
-    threshold = np.partition(scores, kth, axis=1)[:, kth : kth + 1]
-    rows, cols = np.nonzero((scores >= threshold) & (scores > 0))
-    found = scores[rows, cols]
+    starts = np.arange(0, n_items, BLOCK)
+    maxima = np.maximum.reduceat(scores, starts, axis=1)
+    if len(starts) > n:
+        kth = len(starts) - n
+        bound = np.partition(maxima, kth, axis=1)[:, kth : kth + 1]
+    else:  # fewer blocks than picks: every entry above zero is a candidate
+        bound = np.zeros((n_rows, 1), dtype=scores.dtype)
+    bound = np.maximum(bound, np.nextafter(np.float32(0), np.float32(1)))  # picks need > 0
+    rows, blocks = np.nonzero(maxima >= bound)
+    cols = starts[blocks][:, None] + np.arange(BLOCK)[None, :]
+    inside = cols < n_items
+    cols = np.where(inside, cols, 0)
+    found = np.where(inside, scores[rows[:, None], cols], -np.inf)
+    keep = found >= bound[rows]
+    rows, cols, found = np.broadcast_to(rows[:, None], cols.shape)[keep], cols[keep], found[keep]
     order = np.lexsort((cols, -found, rows))
     rows, cols, found = rows[order], cols[order], found[order]
     slot = np.arange(len(rows)) - np.searchsorted(rows, rows)
-    keep = slot < take
-    items[rows[keep], slot[keep]] = cols[keep]
-    values[rows[keep], slot[keep]] = found[keep]
+    take = slot < n
+    items[rows[take], slot[take]] = cols[take]
+    values[rows[take], slot[take]] = found[take]
     return items, values
 
 
