@@ -24,7 +24,11 @@ from scipy import sparse
 
 from . import als, crossbrand, ease, explain
 
-#: Largest catalogue ranked with EASE (measured: ``tests/benchmarks/bench_scale.py``).
+#: Largest catalogue ranked with EASE. Measured (``tests/benchmarks/bench_scale.py``, 1M
+#: events x 50k customers, CPU seconds of fit + top-10 + explanations): EASE / ALS is 0.3x at
+#: 1,000 items, 1.0x at 5,000, 2.2x at 10,000 (and 0.56 GB against 0.15), growing with
+#: items^3 beyond; ALS ranks within 0.01-0.02 NDCG@10 of EASE on ML-100k. So EASE up to
+#: the point where it stops being cheaper.
 EASE_MAX_ITEMS = 5000
 #: Default EASE L2 penalty when no per-brand value was tuned (:mod:`.tune`).
 EASE_REG = 200.0
