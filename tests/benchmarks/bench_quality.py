@@ -21,7 +21,6 @@ users with at most ``COLD`` training ratings.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -172,7 +171,6 @@ def report(result: dict) -> bool:
 
 
 def main() -> None:
-    started = time.perf_counter()
     data = Data()
     results = [run_split(data, name, rule) for name, rule in SPLITS.items()]
     beats = [report(result) for result in results]
@@ -181,7 +179,6 @@ def main() -> None:
         f"CI excluding 0 on all three splits: {'yes' if all(beats) else 'NO'} "
         f"({sum(beats)}/3 splits)"
     )
-    print(f"(bench_quality: {time.perf_counter() - started:.0f}s)")
 
 
 if __name__ == "__main__":
