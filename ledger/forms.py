@@ -21,8 +21,8 @@ class ProfileForm(forms.Form):
     birthday = forms.DateField(
         label="Birthday",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="YYYY-MM-DD",
+        # The browser's date picker shows its own format; a hint here would contradict it.
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )
     phone = forms.CharField(
         label="Phone",

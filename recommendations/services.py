@@ -875,7 +875,13 @@ def demo_seed(*, brand: Brand, customer: Customer) -> TrainingRun | None:
     from ledger.models import OrderLine
 
     User = get_user_model()
-    products = dict(Product.objects.filter(brand=brand).values_list("external_id", "pk"))
+    catalog = {
+        ext: (pk, price)
+        for ext, pk, price in Product.objects.filter(brand=brand).values_list(
+            "external_id", "pk", "price"
+        )
+    }
+    products = {ext: pk for ext, (pk, _) in catalog.items()}
     now = timezone.now()
     with transaction.atomic():
         for n, (_taste, skus) in enumerate(sorted(DEMO_SHOPPERS.items()) * 3):
@@ -909,13 +915,20 @@ def demo_seed(*, brand: Brand, customer: Customer) -> TrainingRun | None:
                 },
             )
         ext, sku, days = DEMO_ORDER
+        product_id, price = catalog[sku]
+        # An order the brand recorded, like every ingested one: observed, totalled.
         order, created = Order.objects.get_or_create(
             brand=brand,
             external_id=ext,
-            defaults={"customer": customer, "placed_at": now - timedelta(days=days)},
+            defaults={
+                "customer": customer,
+                "placed_at": now - timedelta(days=days),
+                "source": Source.OBSERVED,
+                "total": price,
+            },
         )
         if created:
-            OrderLine.objects.create(order=order, product_id=products[sku], unit_price=159)
+            OrderLine.objects.create(order=order, product_id=product_id, unit_price=price)
             audit_record(
                 actor=Actor.system("demo_data"),
                 customer=customer,
