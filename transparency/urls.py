@@ -39,13 +39,14 @@ urlpatterns = [
     path("orders/<int:pk>/reorder/", ledger_views.order_reorder, name="ledger_order_reorder"),
     path("recommendations/", rec_views.recommendations, name="recommendations"),
     path(
-        "recommendations/<int:pk>/not-interested/",
+        "recommendations/product/<int:product_id>/not-interested/",
         rec_views.not_interested,
         name="rec_not_interested",
     ),
     path("data/", views.my_data, name="data"),
     path("data/kind/<slug:kind>/", views.data_kind, name="data_kind"),
     path("data/kind/<slug:kind>/use/", views.data_kind_use, name="data_kind_use"),
+    path("data/kind/<slug:kind>/<int:pk>/", views.data_point, name="data_point"),
     path("data/kind/<slug:kind>/delete/", views.data_kind_delete, name="data_kind_delete"),
     path("data/kind/<slug:kind>/<int:pk>/use/", views.data_point_use, name="data_point_use"),
     path(

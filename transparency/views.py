@@ -9,11 +9,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import customer_required
 
-from . import export, registry, selectors, services
+from . import export, overview, registry, selectors, services
 from .models import DeletionReceipt, ReceiptScope
 
 # Sections of the dashboard that later work fills in; until then they say so.
@@ -34,10 +34,9 @@ def root(request):
     return redirect("dashboard:home" if request.user.is_authenticated else "account_login")
 
 
-@login_required
+@customer_required
 def home(request):
-    context = {"summary": selectors.dashboard_summary(user=request.user)}
-    return render(request, "dashboard/home.html", context)
+    return render(request, "dashboard/home.html", overview.home_context(customer=request.customer))
 
 
 @login_required
@@ -90,21 +89,32 @@ def _back(request, fallback: str) -> HttpResponseRedirect:
 
 @customer_required
 def my_data(request):
+    if "kind" in request.GET:  # links from before deep links existed: /me/data/?kind=&pk=
+        return _old_deep_link(request)
     source = request.GET.get("source", "")
     if source not in {s.value for s in registry.Source}:
         source = ""
     # An id that is not one of the customer's brands matches none of their rows.
     brand_id = _int_or_none(request.GET.get("brand"))
-    overview = selectors.my_data_overview(user=request.user, source=source, brand_id=brand_id)
-    if overview is None:
+    found = selectors.my_data_overview(user=request.user, source=source, brand_id=brand_id)
+    if found is None:
         raise Http404("No customer record")
     context = {
-        **overview,
+        **found,
+        **overview.my_data_sections(found["kinds"]),
         "sources": [(s.value, s.label) for s in registry.Source],
         "source": source,
         "brand_id": brand_id,
     }
     return render(request, "transparency/my_data.html", context)
+
+
+def _old_deep_link(request):
+    kind_ = _kind(request.GET["kind"])
+    pk = _int_or_none(request.GET.get("pk"))
+    if pk is None:
+        return redirect("dashboard:data_kind", kind=kind_.name)
+    return redirect("dashboard:data_point", kind=kind_.name, pk=pk)
 
 
 @customer_required
@@ -127,8 +137,21 @@ def data_kind(request, kind: str):
         "point_toggle": selectors.kind_has_point_toggle(kind_),
         "not_deletable": selectors.NOT_DELETABLE_ALONE.get(kind_.name, ""),
         "brand_id": brand_id,
+        "point": _int_or_none(request.GET.get("point")),
     }
     return render(request, "transparency/kind.html", context)
+
+
+@customer_required
+@require_GET
+def data_point(request, kind: str, pk: int):
+    """A link to one data point: its kind's page, at the page that holds it, highlighted."""
+    kind_ = _kind(kind)
+    page = selectors.kind_item_page(customer=request.customer, kind=kind_, pk=pk)
+    if page is None:
+        raise Http404("No such data point")
+    url = reverse("dashboard:data_kind", args=[kind_.name])
+    return redirect(f"{url}?page={page}&point={pk}#item-{pk}")
 
 
 @customer_required
@@ -143,11 +166,13 @@ def data_point_use(request, kind: str, pk: int):
         )
     except (KeyError, ObjectDoesNotExist) as exc:
         raise Http404("No such data point") from exc
+    item = selectors.kind_item(customer=customer, kind=kind_, pk=pk)
+    said = _switched_message(f"“{item.name}”", in_use)
     if request.htmx:
-        item = selectors.kind_item(customer=customer, kind=kind_, pk=pk)
-        return render(request, "transparency/_point_toggle.html", {"kind": kind_, "item": item})
+        context = {"kind": kind_, "item": item, "announce": said, "next": _htmx_page(request)}
+        return render(request, "transparency/_point_toggle.html", context)
     if changed:
-        messages.success(request, _switched_message("This item", in_use))
+        messages.success(request, said)
     return _back(request, reverse("dashboard:data_kind", args=[kind_.name]))
 
 
@@ -155,6 +180,11 @@ def _switched_message(what: str, in_use: bool) -> str:
     if in_use:
         return f"{what} is in use again."
     return f"{what} is switched off: we keep it, but nothing reads it any more."
+
+
+def _htmx_page(request) -> str:
+    """The page an htmx request came from, so a swapped-in form still returns there."""
+    return request.htmx.current_url_abs_path or ""
 
 
 @customer_required
@@ -167,14 +197,18 @@ def data_kind_use(request, kind: str):
         changed = services.kind_set_in_use(customer=customer, kind_name=kind_.name, in_use=in_use)
     except KeyError as exc:
         raise Http404("This kind cannot be switched off") from exc
+    said = _switched_message(f"All {kind_.label.lower()}", in_use)
     if request.htmx:
-        return render(
-            request,
-            "transparency/_kind_toggle.html",
-            {"kind": kind_, "in_use": in_use, "switchable": True},
-        )
+        context = {
+            "kind": kind_,
+            "in_use": in_use,
+            "switchable": True,
+            "announce": said,
+            "next": _htmx_page(request),
+        }
+        return render(request, "transparency/_kind_toggle.html", context)
     if changed:
-        messages.success(request, _switched_message(kind_.label, in_use))
+        messages.success(request, said)
     return _back(request, reverse("dashboard:data_kind", args=[kind_.name]))
 
 
@@ -187,14 +221,15 @@ def data_purpose(request, purpose: str):
         changed = services.purpose_set_granted(customer=customer, purpose=purpose, granted=granted)
     except KeyError as exc:
         raise Http404("Unknown purpose") from exc
+    label = registry.PURPOSES.get(purpose, purpose)
+    said = f"{label}: {'allowed' if granted else 'no longer allowed'}."
     if request.htmx:
         row = next(
             r for r in selectors.purposes_state(customer=customer) if r["purpose"] == purpose
         )
-        return render(request, "transparency/_purpose_toggle.html", {"p": row})
+        return render(request, "transparency/_purpose_toggle.html", {"p": row, "announce": said})
     if changed:
-        label = registry.PURPOSES.get(purpose, purpose)
-        messages.success(request, f"{label}: {'allowed' if granted else 'no longer allowed'}.")
+        messages.success(request, said)
     return _back(request, reverse("dashboard:data"))
 
 
@@ -409,15 +444,8 @@ def data_export_html(request):
 def access_log(request):
     customer = request.customer
     page = selectors.access_log(customer=customer, page=request.GET.get("page", 1))
-    rows = [
-        {
-            "event": e,
-            "who": selectors.access_log_actor(e),
-            "kind": selectors._kind_label(e.data_kind),
-        }
-        for e in page.object_list
-    ]
-    return render(request, "transparency/access_log.html", {"page": page, "rows": rows})
+    days = selectors.access_log_days(page.object_list)
+    return render(request, "transparency/access_log.html", {"page": page, "days": days})
 
 
 # --- public statement -------------------------------------------------------------------

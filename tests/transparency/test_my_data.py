@@ -26,10 +26,22 @@ def test_it_lists_every_registered_kind_with_source_purposes_and_count(alice_cli
     for kind in registry.all_kinds():
         assert f'id="kind-{kind.name}"' in page
         assert kind.label in page
-        for purpose in kind.purposes:
-            assert escape(registry.PURPOSES[purpose]) in page
-    assert "3 items" in page
+    held = page.split('id="kind-event"')[1].split("</li>")[0]
+    for purpose in registry.get("event").purposes:
+        assert escape(registry.PURPOSES[purpose]) in held
+    assert "3 items" in held
     assert "Observed from your activity" in page
+
+
+def test_purposes_come_first_and_kinds_holding_nothing_share_one_line(alice_client, alice):
+    page = alice_client.get(reverse("dashboard:data")).content.decode()
+
+    assert page.index('id="purposes"') < page.index('id="held"')
+    empty = page.split('id="empty-kinds"')[1].split("</p>")[0]
+    assert 'id="kind-address"' in empty and 'id="kind-event"' in empty
+    assert 'id="kind-account"' not in empty  # she has an account: it is listed above
+    for anchor in ("#purposes", "#held", "#empty-kinds", "#close"):
+        assert f'href="{anchor}"' in page
 
 
 def test_it_filters_by_source(alice_client, alice):
@@ -122,3 +134,58 @@ def test_my_data_and_kind_pages_run_a_bounded_number_of_queries(
 
 def test_an_unknown_kind_is_not_found(alice_client):
     assert alice_client.get(reverse("dashboard:data_kind", args=["nope"])).status_code == 404
+
+
+def test_a_link_to_a_point_opens_its_kinds_page_where_it_is_and_highlights_it(
+    alice_client, alice, brand
+):
+    product = ProductFactory(brand=brand)
+    oldest = EventFactory(customer=alice, brand=brand, product=product)
+    Event.objects.bulk_create(
+        Event(customer=alice, brand=brand, kind="view", product=product, occurred_at=timezone.now())
+        for _ in range(120)
+    )
+
+    response = alice_client.get(reverse("dashboard:data_point", args=["event", oldest.pk]))
+
+    url = reverse("dashboard:data_kind", args=["event"])
+    assert response.url == f"{url}?page=3&point={oldest.pk}#item-{oldest.pk}"
+    page = alice_client.get(response.url).content.decode()
+    row = page.split(f'id="item-{oldest.pk}"')[1].split("</tr>")[0]
+    assert 'class="highlight" aria-current="true"' in row
+    assert "The item you followed a link to" in row
+    assert page.count('class="highlight"') == 1
+
+
+def test_a_link_to_someone_elses_point_or_an_unknown_kind_is_not_found(alice_client, bob):
+    bobs = EventFactory(customer=bob)
+
+    assert (
+        alice_client.get(reverse("dashboard:data_point", args=["event", bobs.pk])).status_code
+        == 404
+    )
+    assert alice_client.get(reverse("dashboard:data_point", args=["nope", 1])).status_code == 404
+
+
+def test_links_from_before_deep_links_existed_still_land_on_the_point(alice_client, alice):
+    event = EventFactory(customer=alice)
+
+    to_point = alice_client.get(reverse("dashboard:data"), {"kind": "event", "pk": event.pk})
+    to_kind = alice_client.get(reverse("dashboard:data"), {"kind": "inferred_interest"})
+
+    assert to_point.url == reverse("dashboard:data_point", args=["event", event.pk])
+    assert to_kind.url == reverse("dashboard:data_kind", args=["inferred_interest"])
+
+
+def test_every_control_is_named_after_the_thing_it_acts_on(alice_client, alice, brand):
+    when = timezone.make_aware(timezone.datetime(2026, 11, 28, 10))
+    product = ProductFactory(brand=brand, name="Trail Runner shoes")
+    EventFactory(customer=alice, brand=brand, product=product, kind="view", occurred_at=when)
+
+    page = alice_client.get(reverse("dashboard:data_kind", args=["event"])).content.decode()
+
+    name = "“Viewed Trail Runner shoes, 28 Nov”"
+    assert f'Stop using<span class="visually-hidden"> {name}</span>' in page
+    assert f'Delete<span class="visually-hidden"> {name}</span>' in page
+    main = page.split('<main id="content"')[1]
+    assert "aria-label=" not in main.split("<nav")[0]  # visible label + hidden words only

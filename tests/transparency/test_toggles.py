@@ -44,9 +44,9 @@ def test_switching_off_takes_no_more_steps_than_switching_on(alice_client, alice
     url = reverse("dashboard:data_point_use", args=["event", event.pk])
 
     off = alice_client.post(url, {"in_use": "0"}, HTTP_HX_REQUEST="true")
-    assert b"Switch on" in off.content
+    assert b"Use again" in off.content
     on = alice_client.post(url, {"in_use": "1"}, HTTP_HX_REQUEST="true")
-    assert b"Switch off" in on.content
+    assert b"Stop using" in on.content
 
     event.refresh_from_db()
     assert event.in_use is True
