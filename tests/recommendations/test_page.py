@@ -22,9 +22,9 @@ def test_it_shows_each_recommendation_with_its_why_and_links(
 
     page = response.content.decode()
     assert "Why:" in page and cite["label"] in page
-    assert f"?kind={cite['kind']}&amp;pk={cite['pk']}" in page
+    assert reverse("dashboard:data_point", args=[cite["kind"], cite["pk"]]) in page
     assert reverse("dashboard:data_point_use", args=[cite["kind"], cite["pk"]]) in page
-    assert reverse("dashboard:rec_not_interested", args=[rec.pk]) in page
+    assert reverse("dashboard:rec_not_interested", args=[rec.product_id]) in page
     assert "Interests we inferred" in page and "Footwear" in page
 
 
@@ -67,7 +67,7 @@ def test_not_interested_records_an_event_the_model_reads_and_hides_the_item(
     services.train_brand(brand_id=brand.pk)
     rec = Recommendation.objects.filter(customer=alice).first()
 
-    alice_client.post(reverse("dashboard:rec_not_interested", args=[rec.pk]))
+    alice_client.post(reverse("dashboard:rec_not_interested", args=[rec.product_id]))
 
     assert Event.objects.filter(customer=alice, product=rec.product, kind="not_interested").exists()
     assert not Recommendation.objects.filter(customer=alice, product=rec.product).exists()
@@ -79,10 +79,10 @@ def test_another_customers_ids_answer_404(shop, crowd, alice_client, bob, bob_hi
     bobs_rec = Recommendation.objects.filter(customer=bob).first()
     bobs_event = bob_history[0]
 
-    assert (
-        alice_client.post(reverse("dashboard:rec_not_interested", args=[bobs_rec.pk])).status_code
-        == 404
-    )
+    # alice has nothing with bob's brand, so its products are not hers to dismiss.
+    not_interested = reverse("dashboard:rec_not_interested", args=[bobs_rec.product_id])
+    assert alice_client.post(not_interested).status_code == 404
+    assert not Event.objects.filter(kind="not_interested").exists()
     use = "dashboard:data_point_use"
     assert alice_client.post(reverse(use, args=["event", bobs_event.pk])).status_code == 404
     assert alice_client.post(reverse(use, args=["bogus", 1])).status_code == 404
@@ -93,3 +93,18 @@ def test_another_customers_ids_answer_404(shop, crowd, alice_client, bob, bob_hi
 def test_actions_are_post_only(alice_client):
     use = reverse("dashboard:data_point_use", args=["event", 1])
     assert alice_client.get(use).status_code == 405
+
+
+def test_not_interested_names_the_product_so_a_page_older_than_a_recompute_still_works(
+    shop, crowd, alice, alice_client, alice_history
+):
+    brand, _ = shop
+    services.train_brand(brand_id=brand.pk)
+    shown = Recommendation.objects.filter(customer=alice).first()
+    Recommendation.objects.filter(customer=alice).delete()  # a recompute replaced every row
+    services.customer_recompute(customer_id=alice.pk)
+
+    response = alice_client.post(reverse("dashboard:rec_not_interested", args=[shown.product_id]))
+
+    assert response.status_code == 302
+    assert Event.objects.filter(customer=alice, product_id=shown.product_id, kind="not_interested")
