@@ -201,6 +201,10 @@ def contact_set(request, brand_id: int | None = None):
         for item in context["contact_rows"]:
             if item["row"].brand == brand:
                 item["form"] = form
+        context["error_form"] = form
+        context["error_form_title"] = (
+            f"How and when {brand.name if brand else 'every brand'} may reach you"
+        )
         return render(request, "ledger/saved.html", context, status=400)
     changed = services.contact_preference_set(
         customer=customer, brand=brand, actor=_actor(request), **form.cleaned_data
