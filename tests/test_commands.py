@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -61,3 +63,31 @@ def test_create_staff_without_a_password_fails_clearly(db, monkeypatch):
     with pytest.raises(CommandError, match="password"):
         call_command("create_staff", "--username", "ops")
     assert not User.objects.filter(username="ops").exists()
+
+
+def test_the_demo_order_is_observed_and_totals_its_one_boot(db, capsys):
+    from ledger.models import Order
+
+    call_command("demo_data")
+
+    order = Order.objects.get(external_id="demo-order-1")
+    line = order.lines.get()
+    assert (line.quantity, line.unit_price, order.total) == (1, Decimal("159.00"), line.unit_price)
+    assert order.source == "observed"  # what the registry declares for orders
+
+
+def test_the_demo_order_reads_the_same_on_orders_and_on_my_data(db, client, capsys):
+    from ledger.models import Order
+
+    call_command("demo_data")
+    client.force_login(User.objects.get(username="demo"))
+    order = Order.objects.get(external_id="demo-order-1")
+
+    orders = client.get("/me/orders/").content.decode()
+    my_data = client.get("/me/data/").content.decode()
+
+    card = orders.split(f'id="order-{order.pk}"')[1].split("</article>")[0]
+    assert "159.00 EUR" in card
+    assert "Observed from your activity" in card and "Provided by you" not in card
+    kinds = my_data.split('id="kind-order"')[0]
+    assert kinds.rsplit('class="source-heading"', 1)[1].count("Observed from your activity") == 1

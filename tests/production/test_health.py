@@ -71,3 +71,33 @@ def test_it_reports_a_dead_broker_as_degraded_without_hanging(client, charlie, w
     assert response.json()["checks"]["broker"]["ok"] is False
     assert response.json()["checks"]["database"] == {"ok": True}
     assert celery_app.conf.broker_url != f"redis://127.0.0.1:{closed_port()}/6"
+
+
+def test_a_degraded_answer_says_what_it_is_waiting_for(client, monkeypatch):
+    from config import health
+
+    monkeypatch.setattr(health, "STARTED_AT", time.time() - 10)
+    starting = client.get("/health/").json()
+    monkeypatch.setattr(health, "STARTED_AT", time.time() - 600)
+    stopped = client.get("/health/").json()
+
+    assert starting["status"] == "degraded"
+    assert starting["waiting_for"] == [
+        "worker not seen yet: starting up (the first heartbeat comes within a minute)"
+    ]
+    assert stopped["waiting_for"] == [
+        "worker not seen since this server started 10 minutes ago: is it running?"
+    ]
+    assert "checks" not in stopped  # strangers get words, not internals
+
+
+def test_a_stale_worker_and_a_dead_broker_are_named_in_words(client):
+    cache.set(WORKER_SEEN_KEY, time.time() - 900, timeout=600)
+
+    with broker_at(f"redis://127.0.0.1:{closed_port()}/6"):
+        body = client.get("/health/").json()
+
+    assert body["waiting_for"] == [
+        "broker not reachable: background work waits in the outbox",
+        "worker last seen 15 minutes ago: is it still running?",
+    ]
