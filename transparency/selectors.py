@@ -36,14 +36,6 @@ from accounts.models import (
 from . import registry
 
 
-def dashboard_summary(*, user) -> dict:
-    kinds = registry.all_kinds()
-    return {
-        "kind_count": len(kinds),
-        "sources": sorted({k.source.label for k in kinds}),
-    }
-
-
 def security_overview(*, user) -> dict:
     return {
         "mfa_types": sorted(Authenticator.objects.filter(user=user).values_list("type", flat=True)),
