@@ -195,7 +195,7 @@ def my_data_overview(*, user, source: str = "", brand_id: int | None = None) -> 
     return {
         "customer_id": customer_id,
         "kinds": rows,
-        "purposes": _purpose_rows(explicit, sensitivities),
+        "purposes": purpose_rows(explicit, sensitivities),
         "brands": customer_brands(customer=customer_id),
     }
 
@@ -228,10 +228,10 @@ def purposes_state(*, customer: Customer) -> list[dict]:
     sensitivities = set(
         CustomerBrand.objects.filter(customer=customer).values_list("brand__sensitivity", flat=True)
     )
-    return _purpose_rows(explicit, sensitivities)
+    return purpose_rows(explicit, sensitivities)
 
 
-def _purpose_rows(explicit: dict, sensitivities: set[str]) -> list[dict]:
+def purpose_rows(explicit: dict, sensitivities: set[str]) -> list[dict]:
     rows = []
     for purpose in Purpose:
         default = purpose_default(sensitivities=sensitivities, purpose=purpose.value)
