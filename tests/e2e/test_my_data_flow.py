@@ -41,7 +41,9 @@ def test_a_customer_sees_switches_off_deletes_and_exports_her_data(
 
     # Delete one event through the impact preview.
     page.locator("#kind-event").get_by_role("link", name="Activity").click()
-    page.get_by_role("link", name=f"Delete item {doomed.pk}").click()
+    page.locator(f"#item-{doomed.pk}").get_by_role(
+        "link", name="Delete “Viewed Walking boots"
+    ).click()
     page.get_by_role("heading", name="Delete this item?").wait_for()
     assert page.get_by_text("Walking boots").first.is_visible()
     page.locator("#confirm-delete").click()
