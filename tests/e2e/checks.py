@@ -57,7 +57,9 @@ def watch_csp(page) -> list[str]:
 
 
 def slug(url_path: str) -> str:
-    name = re.sub(r"[^a-z0-9]+", "-", url_path.lower()).strip("-")
+    """A file name for a page: ids become "id", so both widths' shots pair up run after run."""
+    path = re.sub(r"/\d+(?=/)", "/id", url_path.split("?")[0].split("#")[0])
+    name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
     return name or "root"
 
 
