@@ -3,9 +3,10 @@
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from accounts.tokens import TOKEN_MAX_LIFETIME
 from transparency import registry
 
-from .widget_auth import TOKEN_AUDIENCE, TOKEN_MAX_LIFETIME
+from .widget_auth import TOKEN_AUDIENCE
 
 
 def widget_docs(request):
