@@ -1,4 +1,4 @@
-from transparency.registry import DataKind, Source, register
+from transparency.registry import IDENTITY, DataKind, Merge, Source, register
 
 register(
     DataKind(
@@ -11,6 +11,7 @@ register(
         description="Your username, optional email, when you joined and last signed in.",
         sensitivity="low",
         retention_days=None,
+        merge=IDENTITY,
     ),
     DataKind(
         name="customer_record",
@@ -22,6 +23,7 @@ register(
         description="The record that ties your data together, with its public id.",
         sensitivity="low",
         retention_days=None,
+        merge=IDENTITY,
     ),
     DataKind(
         name="email_address",
@@ -33,6 +35,7 @@ register(
         description="Email addresses on your account and whether they are verified.",
         sensitivity="medium",
         retention_days=None,
+        merge=IDENTITY,
     ),
     DataKind(
         name="mfa_authenticator",
@@ -44,6 +47,7 @@ register(
         description="Which second factors you enabled (never their secrets).",
         sensitivity="high",
         retention_days=None,
+        merge=IDENTITY,
     ),
     DataKind(
         name="session",
@@ -55,6 +59,7 @@ register(
         description="Devices signed in to your account: IP address, browser, last seen.",
         sensitivity="medium",
         retention_days=90,
+        merge=IDENTITY,
     ),
     DataKind(
         name="access_log",
@@ -82,6 +87,7 @@ register(
         sensitivity="low",
         brand_field="brand",
         created_field="created_at",
+        merge=Merge(key=("brand",), stricter=(("share_across_brands", False),)),
     ),
     DataKind(
         name="consent",
@@ -92,6 +98,7 @@ register(
         purposes=("accountability",),
         description="Which purposes you allow your data to be used for.",
         sensitivity="low",
+        merge=Merge(key=("purpose",), stricter=(("granted", False),)),
     ),
     DataKind(
         name="consent_history",
@@ -113,5 +120,6 @@ register(
         purposes=("accountability",),
         description="Whole kinds of data you told us to keep but not use.",
         sensitivity="low",
+        merge=Merge(key=("data_kind",), stricter=(("in_use", False),)),
     ),
 )

@@ -67,7 +67,7 @@ def brand_token_verify(
             audience=audience,
             issuer=issuer,
             leeway=TOKEN_LEEWAY,
-            options={"require": ["exp", "aud", "iss", "sub", *require]},
+            options={"require": ["exp", "aud", "iss", "sub"]},
         )
     except jwt.ExpiredSignatureError:
         raise TokenRefused(Refusal.EXPIRED) from None
@@ -78,6 +78,8 @@ def brand_token_verify(
     except Exception:  # a malformed token must never become a server error
         log.info("brand token: unreadable")
         raise TokenRefused(Refusal.INVALID) from None
+    if any(name not in claims for name in require):  # after the audience: a widget token
+        raise TokenRefused(Refusal.INVALID)  # shown as a link is "not a link", not "invalid"
     exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, int | float) or exp - time.time() > TOKEN_MAX_LIFETIME + TOKEN_LEEWAY:
         raise TokenRefused(Refusal.LIFETIME)

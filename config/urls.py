@@ -5,6 +5,7 @@ from django.urls import include, path
 from config.api import api
 from config.health import health
 from recommendations import widget_views
+from transparency import link_views
 from transparency import views as transparency_views
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     path("me/", include("transparency.urls")),
     path("transparency/", transparency_views.statement, name="transparency_statement"),
     path("receipts/<uuid:public_id>/", transparency_views.receipt, name="receipt"),
+    path("link/", link_views.link_open, name="link_open"),
+    path("link/confirm/", link_views.link_confirm, name="link_confirm"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("health/", health, name="health"),

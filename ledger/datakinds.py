@@ -1,4 +1,4 @@
-from transparency.registry import DataKind, Source, register
+from transparency.registry import DataKind, Merge, Source, register
 
 register(
     DataKind(
@@ -13,6 +13,7 @@ register(
         touchpoints=("checkout", "messages"),
         brand_field="brand",
         created_field="created_at",
+        merge=Merge(key=("field",), stricter=(("in_use", False),)),
     ),
     DataKind(
         name="address",
@@ -26,6 +27,7 @@ register(
         touchpoints=("checkout",),
         brand_field="brand",
         created_field="created_at",
+        merge=Merge(single=("is_default",)),
     ),
     DataKind(
         name="payment_method",
@@ -40,6 +42,7 @@ register(
         touchpoints=("checkout",),
         brand_field="brand",
         created_field="created_at",
+        merge=Merge(single=("is_default",)),
     ),
     DataKind(
         name="contact_preference",
@@ -53,6 +56,7 @@ register(
         touchpoints=("messages",),
         brand_field="brand",
         created_field="created_at",
+        merge=Merge(key=("brand",), stricter=(("in_use", False), ("channel", "none"))),
     ),
     DataKind(
         name="order",
@@ -68,6 +72,7 @@ register(
         touchpoints=("checkout", "recommendations", "widget"),
         brand_field="brand",
         created_field="placed_at",
+        external_id_field="external_id",
     ),
     DataKind(
         name="order_line",
@@ -96,5 +101,6 @@ register(
         touchpoints=("recommendations", "widget"),
         brand_field="brand",
         created_field="occurred_at",
+        external_id_field="external_id",
     ),
 )

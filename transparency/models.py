@@ -107,3 +107,29 @@ class DataRequest(models.Model):
     @property
     def overdue(self) -> bool:
         return self.state != DataRequestState.DONE and self.deadline < timezone.now()
+
+
+class ErasureNotice(models.Model):
+    """A deletion told to one brand (webhook), and the brand's confirmation of it.
+
+    `public_id` is what the brand confirms with (`POST /api/v1/erasures/{id}/confirm`);
+    `event_id` is the webhook-id of the event that told it, which finds its deliveries.
+    Kinds and times only, like the receipt it belongs to.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    receipt = models.ForeignKey(DeletionReceipt, on_delete=models.CASCADE, related_name="notices")
+    brand = models.ForeignKey("accounts.Brand", on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=40, db_index=True)
+    requested_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["receipt", "brand__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["receipt", "brand"], name="uniq_notice_brand")
+        ]
+        indexes = [models.Index(fields=["confirmed_at", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"notice {self.public_id} ({self.brand_id})"

@@ -45,12 +45,40 @@ PURPOSES = {
 
 
 @dataclass(frozen=True)
+class Merge:
+    """How a kind's rows join the signed-in customer's when a brand's record is connected
+    (transparency.connect). The default moves every row across as it is.
+
+    key: the kind holds at most one row per customer and these fields; a row whose key the
+      signed-in customer already has is merged into theirs, never duplicated.
+    stricter: (field, value) pairs applied when rows merge: if either side has the value,
+      it wins ("off" on either side stays off). Other fields keep the signed-in customer's.
+    single: boolean fields that at most one of a customer's rows may have set (a default);
+      when the signed-in customer already has one, the moved rows' flag is cleared.
+    identity: the record's own sign-in identity (user, customer, credentials, sessions):
+      never moved, it goes with the emptied record.
+    """
+
+    key: tuple[str, ...] = ()
+    stricter: tuple[tuple[str, object], ...] = ()
+    single: tuple[str, ...] = ()
+    identity: bool = False
+
+
+MOVE = Merge()
+IDENTITY = Merge(identity=True)
+
+
+@dataclass(frozen=True)
 class DataKind:
     """One kind of customer data.
 
     owner: the lookup from `model` to the Customer ("" when the model is Customer).
     touchpoints: where the product reads this kind (minimal viable data).
     retention_days: None keeps it while the account exists.
+    external_id_field: the field holding the brand's own id for a row, told to the brand
+      when the customer switches that row off or deletes it (webhooks).
+    merge: how rows join another customer's when a brand's record is connected.
     """
 
     name: str
@@ -65,6 +93,8 @@ class DataKind:
     touchpoints: tuple[str, ...] = field(default_factory=tuple)
     brand_field: str | None = None
     created_field: str | None = None
+    external_id_field: str | None = None
+    merge: Merge = MOVE
 
     def get_model(self):
         return apps.get_model(self.model)

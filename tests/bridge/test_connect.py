@@ -1,0 +1,232 @@
+"""Connecting a brand's record: every registered kind moves, choices merge to the stricter,
+the shell goes, a control customer is untouched, and the work is a constant number of
+statements whatever the size."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import (
+    AuditEvent,
+    ConsentEvent,
+    Customer,
+    CustomerBrand,
+    KindSetting,
+    PurposeConsent,
+    WebhookDelivery,
+)
+from ledger.models import Address, ContactPreference, Event, PersonalFact
+from tests.factories import AddressFactory, ContactPreferenceFactory, PersonalFactFactory
+from tests.transparency.test_erasure import seed_every_kind, snapshot
+from transparency import connect, registry, selectors
+from transparency.connect import customer_connect
+
+User = get_user_model()
+
+
+@pytest.fixture
+def rec_calls(monkeypatch):
+    calls = []
+    for name in ("customer_recompute_request", "brand_retrain_request", "customer_cache_forget"):
+        monkeypatch.setattr(
+            connect.rec_services, name, lambda _name=name, **kw: calls.append((_name, kw))
+        )
+    return calls
+
+
+def _shell(username: str) -> Customer:
+    """A record as ingest makes it: a user nobody can sign in as, never signed in."""
+    user = User.objects.create(username=username, password=make_password(None))
+    return Customer.objects.create(user=user)
+
+
+def _ids(customer) -> dict[str, list[int]]:
+    return {
+        k.name: sorted(k.rows_for(customer).values_list("pk", flat=True))
+        for k in registry.all_kinds()
+    }
+
+
+def test_connecting_moves_every_row_of_every_registered_kind(alice, bob, northwind, rec_calls):
+    shell = _shell("b1-shell")
+    product = northwind.products[0]
+    seed_every_kind(shell, northwind.brand, product)
+    seed_every_kind(bob, northwind.brand, product)  # the control, with the same brand
+    shell_rows = _ids(shell)
+    assert all(shell_rows.values()), [name for name, pks in shell_rows.items() if not pks]
+    alice_before = _ids(alice)
+    bob_before = snapshot(bob)
+
+    counts = customer_connect(customer=alice, brand=northwind.brand, ref="ref-b1-shell")
+
+    for kind in registry.all_kinds():
+        model = kind.get_model()._base_manager
+        if kind.merge.identity:  # the shell's own login: removed, never yours
+            assert not model.filter(pk__in=shell_rows[kind.name]).exists(), kind.name
+            continue
+        moved = set(kind.rows_for(alice).values_list("pk", flat=True))
+        assert set(shell_rows[kind.name]) <= moved, kind.name
+        assert counts[kind.name] >= len(shell_rows[kind.name]), kind.name
+        assert set(alice_before[kind.name]) <= moved, kind.name
+    assert not Customer.objects.filter(pk=shell.pk).exists()
+    assert not User.objects.filter(username="b1-shell").exists()
+    assert snapshot(bob) == bob_before
+
+
+def test_connecting_is_audited_as_done_by_you_and_asks_for_a_recompute_and_retrain(
+    alice, northwind, rec_calls
+):
+    northwind.shell("nw-1", orders=2, events=3)
+
+    customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
+
+    row = AuditEvent.objects.get(customer=alice, action="connect")
+    assert selectors.access_log_actor(row) == "You"
+    assert "Northwind Outfitters" in row.reason
+    assert ("customer_recompute_request", {"customer_id": alice.pk}) in rec_calls
+    assert (
+        "brand_retrain_request",
+        {"brand_id": northwind.brand.pk, "reason": "customer connected"},
+    ) in rec_calls
+    # The brand's own history of the record comes along (who created it, what it sent).
+    assert AuditEvent.objects.filter(customer=alice, action="ingest").count() == 3
+
+
+def test_the_brand_hears_customer_connected_with_its_reference_only(alice, northwind, rec_calls):
+    northwind.shell("nw-1")
+    northwind.endpoint("https://brand.example/hooks")
+
+    customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
+
+    delivery = WebhookDelivery.objects.get(event_type="customer.connected")
+    assert '"customer_ref":"nw-1"' in delivery.payload
+    assert "alice" not in delivery.payload
+
+
+def test_a_purpose_off_on_either_side_stays_off(alice, northwind, rec_calls):
+    northwind.shell("nw-1")  # the brand's defaults: personalization on, contact on
+    PurposeConsent.objects.filter(
+        customer__brand_links__external_ref="nw-1", purpose="contact"
+    ).update(granted=False)
+    PurposeConsent.objects.create(customer=alice, purpose="personalization", granted=False)
+    PurposeConsent.objects.create(customer=alice, purpose="contact", granted=True)
+
+    customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
+
+    state = dict(PurposeConsent.objects.filter(customer=alice).values_list("purpose", "granted"))
+    assert state["personalization"] is False  # off on alice's side
+    assert state["contact"] is False  # off on the brand's record
+    assert PurposeConsent.objects.filter(customer=alice).count() == len(state)  # no duplicates
+
+
+def test_a_kind_switched_off_on_either_side_stays_off(alice, northwind, rec_calls):
+    shell = northwind.shell("nw-1")
+    KindSetting.objects.create(customer=shell, data_kind="event", in_use=False)
+    KindSetting.objects.create(customer=shell, data_kind="order", in_use=True)
+    KindSetting.objects.create(customer=alice, data_kind="order", in_use=False)
+    KindSetting.objects.create(customer=alice, data_kind="event", in_use=True)
+
+    customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
+
+    assert dict(KindSetting.objects.filter(customer=alice).values_list("data_kind", "in_use")) == {
+        "event": False,
+        "order": False,
+    }
+
+
+def test_the_history_keeps_both_sides_and_records_each_merged_choice(alice, northwind, rec_calls):
+    northwind.shell("nw-1")
+    PurposeConsent.objects.create(customer=alice, purpose="personalization", granted=False)
+    ConsentEvent.objects.create(
+        customer=alice, purpose="personalization", granted=False, channel="dashboard"
+    )
+    brand_history = ConsentEvent.objects.filter(customer__brand_links__external_ref="nw-1").count()
+    assert brand_history  # the brand's defaults, channel "default"
+
+    customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
+
+    history = ConsentEvent.objects.filter(customer=alice)
+    assert history.filter(channel="dashboard").count() == 1
+    assert history.filter(channel="default").count() == brand_history
+    merged = history.get(channel="connect", purpose="personalization")
+    assert merged.granted is False
+    assert "stricter" in merged.actor_label
+
+
+def test_rows_unique_per_customer_merge_instead_of_duplicating(alice, northwind, rec_calls):
+    shell = northwind.shell("nw-1")
+    PersonalFactFactory(
+        customer=shell, brand=northwind.brand, field="phone", value="1", in_use=False
+    )
+    mine = PersonalFactFactory(customer=alice, field="phone", value="2")
+    ContactPreferenceFactory(customer=shell, brand=None, channel="none")
+    own_pref = ContactPreferenceFactory(customer=alice, brand=None, channel="email")
+
+    customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
+
+    fact = PersonalFact.objects.get(customer=alice, field="phone")
+    assert fact.pk == mine.pk and fact.value == "2"  # your value stays...
+    assert fact.in_use is False  # ...but off on either side stays off
+    pref = ContactPreference.objects.get(customer=alice, brand=None)
+    assert pref.pk == own_pref.pk and pref.channel == "none"
+
+
+def test_only_one_default_address_remains_yours(alice, northwind, rec_calls):
+    shell = northwind.shell("nw-1")
+    theirs = AddressFactory(customer=shell, brand=northwind.brand, is_default=True)
+    mine = AddressFactory(customer=alice, is_default=True)
+
+    customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
+
+    assert list(Address.objects.filter(customer=alice, is_default=True)) == [mine]
+    assert Address.objects.get(pk=theirs.pk).customer == alice
+
+
+def test_connecting_takes_the_same_statements_for_ten_or_a_thousand_events(
+    alice, bob, northwind, rec_calls
+):
+    def measure(customer, ref, n):
+        shell = northwind.shell(ref, events=0)
+        product = northwind.products[0]
+        Event.objects.bulk_create(
+            Event(
+                customer=shell,
+                brand=northwind.brand,
+                product=product,
+                kind="view",
+                occurred_at=timezone.now(),
+            )
+            for _ in range(n)
+        )
+        with CaptureQueriesContext(connection) as ctx:
+            counts = customer_connect(customer=customer, brand=northwind.brand, ref=ref)
+        assert counts["event"] == n
+        return len(ctx.captured_queries)
+
+    assert measure(alice, "nw-small", 10) == measure(bob, "nw-big", 1000)
+
+
+def test_the_shell_is_recognised_only_while_nobody_can_sign_in_to_it(alice, northwind):
+    shell = northwind.shell("nw-1")
+
+    assert connect.customer_is_shell(shell.pk)
+    assert not connect.customer_is_shell(alice.pk)
+    shell.user.last_login = timezone.now()
+    shell.user.save()
+    assert not connect.customer_is_shell(shell.pk)
+
+
+def test_the_preview_counts_what_the_brand_sent(alice, northwind):
+    northwind.shell("nw-1", orders=2, events=5)
+    target = connect.connect_target(customer=alice, brand=northwind.brand, ref="nw-1")
+
+    counts = dict(connect.connect_preview(target=target))
+
+    assert counts["Orders"] == 2
+    assert counts["Order lines"] == 2
+    assert counts["Activity"] == 5
+    assert "Account" not in counts  # the shell's login is not data the brand sent
+    assert CustomerBrand.objects.get(external_ref="nw-1").customer_id == target.shell_id

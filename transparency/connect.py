@@ -1,0 +1,253 @@
+"""Connecting a brand's record of a customer to the signed-in customer (a link's last step).
+
+A brand's ingest creates a record nobody can sign in to (a "shell": a login-less user and
+customer, ledger.ingest). Connecting moves everything held under the brand's reference
+into the signed-in customer, driven by the registry: every registered kind, each by its
+declared `Merge` rule, with a constant number of bulk statements whatever the data size.
+Rows unique per customer are merged, never duplicated, and the stricter choice wins (a
+purpose or kind switched off on either side stays off); the consent history keeps both
+sides' rows plus one row per choice the two records disagreed on. The shell's sign-in
+identity (user, customer, credentials) is then removed. Audited in the same transaction;
+the brand hears `customer.connected`; a recompute and a brand retrain are asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db import transaction
+from django.db.models import F, Func, IntegerField, OuterRef, Subquery
+from django.utils import timezone
+
+from accounts.audit import Actor, audit_record
+from accounts.keys import tombstone_digest
+from accounts.links import LinkRefusal, LinkRefused
+from accounts.models import (
+    Brand,
+    ConsentEvent,
+    Customer,
+    CustomerBrand,
+    ErasureTombstone,
+    KindSetting,
+    WebhookEventType,
+)
+from accounts.webhooks import webhook_emit
+from recommendations import services as rec_services
+
+from . import registry, selectors
+from .services import _delete_rows, _model_kinds
+
+User = get_user_model()
+CHANNEL = "connect"
+
+
+class AlreadyConnected(Exception):
+    """The reference is already the signed-in customer's: nothing to do."""
+
+
+@dataclass(frozen=True)
+class ConnectTarget:
+    brand: Brand
+    ref: str
+    shell_id: int | None  # None: the brand has sent nothing under this reference yet
+
+
+def customer_is_shell(customer_id: int) -> bool:
+    """A record only a brand's ingest made: no usable password, never signed in."""
+    return User.objects.filter(
+        customer__pk=customer_id,
+        last_login__isnull=True,
+        password__startswith=UNUSABLE_PASSWORD_PREFIX,
+    ).exists()
+
+
+def connect_target(*, customer: Customer, brand: Brand, ref: str) -> ConnectTarget:
+    """What connecting `ref` would join; LinkRefused or AlreadyConnected when it cannot."""
+    link = CustomerBrand.objects.filter(brand=brand, external_ref=ref).first()
+    if link is not None:
+        if link.customer_id == customer.pk:
+            raise AlreadyConnected
+        if not customer_is_shell(link.customer_id):
+            raise LinkRefused(LinkRefusal.CONNECTED_ELSEWHERE, brand)
+    elif ErasureTombstone.objects.filter(
+        brand=brand, ref_digest=tombstone_digest(brand.pk, ref)
+    ).exists():
+        raise LinkRefused(LinkRefusal.ERASED, brand)
+    if CustomerBrand.objects.filter(customer=customer, brand=brand).exists():
+        raise LinkRefused(LinkRefusal.BRAND_ALREADY_CONNECTED, brand)
+    return ConnectTarget(brand=brand, ref=ref, shell_id=link.customer_id if link else None)
+
+
+def connect_preview(*, target: ConnectTarget) -> list[tuple[str, int]]:
+    """(kind label, rows) the brand holds under the reference: one query."""
+    if target.shell_id is None:
+        return []
+    kinds = [k for k in registry.all_kinds() if not k.merge.identity]
+    annotations = {f"n{i}": _count(kind) for i, kind in enumerate(kinds)}
+    row = Customer.objects.filter(pk=target.shell_id).annotate(**annotations).values(*annotations)
+    counts = row.first() or {}
+    return [(k.label, counts[f"n{i}"]) for i, k in enumerate(kinds) if counts.get(f"n{i}")]
+
+
+def _count(kind) -> Subquery:
+    rows = kind.get_model()._default_manager.filter(**{kind.owner or "pk": OuterRef("pk")})
+    counted = rows.order_by().annotate(_n=Func(F("pk"), function="COUNT")).values("_n")
+    return Subquery(counted, output_field=IntegerField())
+
+
+@transaction.atomic
+def customer_connect(*, customer: Customer, brand: Brand, ref: str) -> dict[str, int]:
+    """Move what `brand` holds under `ref` into `customer`. Returns {kind: rows moved}."""
+    first = connect_target(customer=customer, brand=brand, ref=ref)
+    locked = _lock([customer.pk, first.shell_id])
+    target = connect_target(customer=customer, brand=brand, ref=ref)  # again, under the lock
+    if customer.pk not in locked or (target.shell_id and target.shell_id not in locked):
+        raise LinkRefused(LinkRefusal.CONNECTED_ELSEWHERE, brand)
+    before = _choices(customer)
+    if target.shell_id is None:
+        CustomerBrand.objects.create(customer=customer, brand=brand, external_ref=ref)
+        counts = {"brand_link": 1}
+    else:
+        shell = Customer.objects.select_related("user").get(pk=target.shell_id)
+        theirs = _choices(shell)
+        counts = _move(shell, customer)
+        _remove(shell)
+        _record_merge(customer, brand, before, theirs, _choices(customer))
+    total = sum(counts.values())
+    audit_record(
+        actor=Actor.customer(customer),
+        customer=customer,
+        data_kind="brand_link",
+        action="connect",
+        object_ref=brand.slug,
+        reason=f"connected {brand.name}'s record: {total} item(s) now in your account",
+    )
+    webhook_emit(
+        brand_id=brand.pk,
+        customer_ref=ref,
+        event_type=WebhookEventType.CUSTOMER_CONNECTED,
+        data={"connected_at": timezone.now().isoformat().replace("+00:00", "Z")},
+    )
+    for customer_id in filter(None, (customer.pk, target.shell_id)):
+        rec_services.customer_cache_forget(customer_id=customer_id)
+    rec_services.customer_recompute_request(customer_id=customer.pk)
+    rec_services.brand_retrain_request(brand_id=brand.pk, reason="customer connected")
+    return counts
+
+
+def _lock(customer_ids) -> set[int]:
+    """Both records, in id order, for the rest of the transaction: nothing else writes for
+    either while rows move (erasure, ingest and toggles take the same row lock)."""
+    ids = sorted({pk for pk in customer_ids if pk})
+    rows = Customer.objects.filter(pk__in=ids).order_by("pk").select_for_update()
+    return set(rows.values_list("pk", flat=True))
+
+
+# --- the move -------------------------------------------------------------------------------
+
+
+def _owner_assignment(kind, target: Customer) -> dict | None:
+    """{field: value} that re-points a row of `kind` to `target`; None for a kind whose
+    rows hang off another kind's rows and move with them (order lines with orders)."""
+    first_hop = kind.owner.split("__")[0]
+    related = kind.get_model()._meta.get_field(first_hop).related_model
+    if related is Customer:
+        return {first_hop: target}
+    if related is User:
+        return {first_hop: target.user}
+    return None
+
+
+def _move(shell: Customer, target: Customer) -> dict[str, int]:
+    kinds = [k for k in registry.all_kinds() if not k.merge.identity]
+    assignments = {k.name: _owner_assignment(k, target) for k in kinds}
+    # Rows that follow their parent are counted before the parents move.
+    counts = {k.name: k.rows_for(shell).count() for k in kinds if assignments[k.name] is None}
+    for kind in kinds:
+        assignment = assignments[kind.name]
+        if assignment is None:
+            continue
+        merged = _merge_keyed(kind, shell, target) if kind.merge.key else 0
+        for flag in kind.merge.single:
+            if kind.rows_for(target).filter(**{flag: True}).exists():
+                kind.rows_for(shell).filter(**{flag: True}).update(**{flag: False})
+        counts[kind.name] = kind.rows_for(shell).update(**assignment) + merged
+    return {name: n for name, n in counts.items() if n}
+
+
+def _merge_keyed(kind, shell: Customer, target: Customer) -> int:
+    """Fold the shell's rows whose key the target already has into the target's (the
+    stricter value wins), then delete them. Rows unique per customer are few (one per
+    purpose, kind, fact field or brand), so they are compared here: a bounded number of
+    statements, and NULL keys (a preference for every brand) compare as equal."""
+    rule = kind.merge
+    fields = ["pk", *rule.key, *(name for name, _ in rule.stricter)]
+    mine = {tuple(r[k] for k in rule.key): r for r in kind.rows_for(target).values(*fields)}
+    clashes = [
+        (r, mine[key])
+        for r in kind.rows_for(shell).values(*fields)
+        if (key := tuple(r[k] for k in rule.key)) in mine
+    ]
+    if not clashes:
+        return 0
+    manager = kind.get_model()._base_manager
+    for name, strict in rule.stricter:
+        stricter = [own["pk"] for theirs, own in clashes if theirs[name] == strict != own[name]]
+        if stricter:
+            manager.filter(pk__in=stricter).update(**{name: strict})
+    _delete_rows(
+        manager.filter(pk__in=[theirs["pk"] for theirs, _ in clashes]),
+        counts={},
+        model_kinds=_model_kinds(),
+        fallback=kind.name,
+    )
+    return len(clashes)
+
+
+def _remove(shell: Customer) -> None:
+    """The emptied record goes: its user, and with it the customer and its identity rows."""
+    _delete_rows(
+        User._base_manager.filter(pk=shell.user_id),
+        counts={},
+        model_kinds=_model_kinds(),
+        fallback="account",
+    )
+
+
+# --- the choices, before and after ----------------------------------------------------------
+
+
+def _choices(customer: Customer) -> dict[tuple[str, str], bool]:
+    """The customer's effective purposes and switched-off kinds (kinds default to on)."""
+    state = {
+        ("purpose", row["purpose"]): row["granted"]
+        for row in selectors.purposes_state(customer=customer)
+    }
+    for name, in_use in KindSetting.objects.filter(customer=customer).values_list(
+        "data_kind", "in_use"
+    ):
+        state[("kind", name)] = in_use
+    return state
+
+
+def _record_merge(customer, brand, mine: dict, theirs: dict, after: dict) -> None:
+    """One history row per choice the two records disagreed on, with the result."""
+    label = f"you, connecting {brand.name}'s record (the stricter choice is kept)"[:120]
+    rows = []
+    for key in sorted(set(mine) | set(theirs) | set(after)):
+        if mine.get(key, True) == theirs.get(key, True) == after.get(key, True):
+            continue
+        what, name = key
+        rows.append(
+            ConsentEvent(
+                customer=customer,
+                purpose=name if what == "purpose" else "",
+                data_kind=name if what == "kind" else "",
+                granted=after.get(key, True),
+                channel=CHANNEL,
+                actor_label=label,
+            )
+        )
+    ConsentEvent.objects.bulk_create(rows)
