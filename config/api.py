@@ -19,6 +19,7 @@ from ledger.api import BodyTooLarge
 from ledger.api import router as ingest_router
 from ledger.ingest import IngestRejected
 from recommendations.widget_api import router as widget_router
+from transparency.api import erasures_router, webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ api = NinjaAPI(
 # --- routers: (prefix, router) -----------------------------------------------------------
 api.add_router("/ingest/", ingest_router)
 api.add_router("/widget/", widget_router)
+api.add_router("/webhooks/", webhooks_router)
+api.add_router("/erasures/", erasures_router)
 
 
 # --- errors ------------------------------------------------------------------------------

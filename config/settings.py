@@ -275,6 +275,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "diagnostics-heartbeat": {"task": "diagnostics.ping", "schedule": 60.0, "args": ("beat",)},
     "outbox-relay": {"task": "outbox.relay", "schedule": 30.0},
+    # Webhook retries come due here (an emit also asks for a dispatch at once).
+    "webhooks-dispatch": {"task": "accounts.webhooks_dispatch", "schedule": 15.0},
+    "link-uses-purge": {"task": "accounts.link_uses_purge", "schedule": 3600.0},
     "retention-sweep": {"task": "transparency.retention_sweep", "schedule": 24 * 3600.0},
     "sessions-purge": {"task": "accounts.sessions_purge", "schedule": 3600.0},
     # Every brand's model is retrained once a day (a run still waiting absorbs the request).
@@ -325,6 +328,20 @@ WIDGET_RATE_LIMIT = env.int("WIDGET_RATE_LIMIT", default=600)
 # Benchmark-only endpoints (/bench/bare/): never on in a deployment.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 
+# --- Brand bridge (accounts.links, accounts.webhooks) -------------------------------------
+# Webhook URLs must be https, and must not resolve to a private or loopback address, unless
+# these are on (the default only in development, where brands' test receivers are local).
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=DEBUG)
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=DEBUG)
+# Retries back off exponentially from this many seconds (capped at 6 h) and stop once the
+# event is this old (about a day); the delivery is then marked failed for staff.
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_WINDOW = env.int("WEBHOOK_RETRY_WINDOW", default=26 * 3600)
+# The demo shop's keys (written by `manage.py demo_data`, read by demo_site/serve.py).
+DEMO_SHOP_CONFIG = env.str("DEMO_SHOP_CONFIG", default=str(VAR_DIR / "demo-shop.json"))
+# Staff see a brand's deletion not confirmed after this many days (admin filter).
+ERASURE_CONFIRMATION_DAYS = env.int("ERASURE_CONFIRMATION_DAYS", default=7)
+
 # --- Security headers (every profile) -----------------------------------------------------
 # django-csp 4: strict policy, no inline script or style anywhere (htmx's indicator styles
 # are switched off in base.html). The widget's JS runs under the brand's CSP, not ours.
@@ -356,7 +373,7 @@ CSRF_COOKIE_HTTPONLY = True
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 # Paths whose every response is `Cache-Control: no-store` (config.middleware), besides
 # every response to a signed-in user.
-NO_STORE_PATH_PREFIXES = ("/me/", "/accounts/", "/api/", "/admin/", "/health/")
+NO_STORE_PATH_PREFIXES = ("/me/", "/accounts/", "/api/", "/admin/", "/health/", "/link/")
 
 # --- Production profile (DEBUG=0) ----------------------------------------------------------
 if not DEBUG:

@@ -4,8 +4,9 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils import timezone
 
-from .admin_access import CustomerDataAdmin
-from .models import DataRequest, DataRequestState, DeletionReceipt
+from .admin_access import CustomerDataAdmin, ReadOnlyMixin
+from .bridge import unconfirmed_since
+from .models import DataRequest, DataRequestState, DeletionReceipt, ErasureNotice
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -49,3 +50,40 @@ class DeletionReceiptAdmin(CustomerDataAdmin):
     list_filter = ["scope"]
     search_fields = ["public_id", "customer__public_id"]
     list_select_related = ["customer"]
+
+
+class ConfirmationFilter(admin.SimpleListFilter):
+    title = "brand's confirmation"
+    parameter_name = "confirmation"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("late", "Not confirmed past the threshold"),
+            ("waiting", "Waiting"),
+            ("confirmed", "Confirmed"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "late":
+            return queryset.filter(confirmed_at__isnull=True, requested_at__lt=unconfirmed_since())
+        if self.value() == "waiting":
+            return queryset.filter(confirmed_at__isnull=True)
+        if self.value() == "confirmed":
+            return queryset.filter(confirmed_at__isnull=False)
+        return queryset
+
+
+@admin.register(ErasureNotice)
+class ErasureNoticeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Deletions told to brands; the filter finds those a brand has not confirmed after
+    ERASURE_CONFIRMATION_DAYS. Kinds and times only."""
+
+    list_display = ["public_id", "brand", "requested_at", "confirmed_at", "is_late", "receipt"]
+    list_filter = [ConfirmationFilter, "brand"]
+    search_fields = ["public_id", "event_id", "receipt__public_id"]
+    list_select_related = ["brand", "receipt"]
+    date_hierarchy = "requested_at"
+
+    @admin.display(boolean=True, description="late")
+    def is_late(self, obj) -> bool:
+        return obj.confirmed_at is None and obj.requested_at < unconfirmed_since()

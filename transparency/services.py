@@ -38,7 +38,7 @@ from accounts.models import (
 from accounts.services import account_sessions_end
 from recommendations import services as rec_services
 
-from . import registry, selectors
+from . import bridge, registry, selectors
 from .models import DataRequest, DataRequestKind, DataRequestState, DeletionReceipt, ReceiptScope
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ def datapoint_set_in_use(
         data_kind=kind.name,
         object_ref=str(pk),
     )
+    bridge.point_use_changed(customer=customer, kind=kind, pk=pk, in_use=in_use)
     return True
 
 
@@ -155,6 +156,7 @@ def kind_set_in_use(
         channel=channel,
         data_kind=kind.name,
     )
+    bridge.kind_use_changed(customer=customer, kind_name=kind.name, in_use=in_use)
     return True
 
 
@@ -182,6 +184,7 @@ def purpose_set_granted(
         channel=channel,
         purpose=purpose,
     )
+    bridge.consent_changed(customer=customer, purpose=purpose, granted=granted)
     return True
 
 
@@ -358,6 +361,7 @@ def data_delete(
         customer=customer, scope=scope, kind_name=kind_name, pk=pk, brand_id=brand_id
     )
     brands = _brands_touched(plan)
+    told = bridge.deletion_summary(customer=customer, plan=plan)
     counts = _run_plan(plan)
     if not counts:
         raise NothingToDelete
@@ -378,6 +382,7 @@ def data_delete(
             object_ref=str(receipt.public_id),
             reason=f"{receipt.get_scope_display().lower()}: {counts[name]} item(s)",
         )
+    bridge.data_deleted(receipt=receipt, summary=told, scope=scope)
     _after_deletion(receipt=receipt, customer_id=customer.pk, brands=brands, scope=scope)
     return receipt
 
@@ -447,6 +452,7 @@ def account_erase(*, customer: Customer, actor: Actor | None = None) -> Deletion
         object_ref=str(receipt.public_id),
         reason="whole-account erasure",
     )
+    bridge.customer_erased(receipt=receipt, links=dict(links))
     _after_deletion(
         receipt=receipt, customer_id=customer_id, brands=brands, scope=ReceiptScope.ACCOUNT
     )

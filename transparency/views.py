@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.decorators import customer_required
 
-from . import export, overview, registry, selectors, services
+from . import bridge, export, overview, registry, selectors, services
 from .models import DeletionReceipt, ReceiptScope
 
 # Sections of the dashboard that later work fills in; until then they say so.
@@ -382,6 +382,7 @@ def receipt(request, public_id):
     )
     owner = receipt_.customer is not None and receipt_.customer.user_id == request.user.pk
     context = selectors.receipt_view(receipt=receipt_, name_brands=owner)
+    context["notices"] = bridge.receipt_notices(receipt=receipt_, names=owner)
     response = render(request, "transparency/receipt.html", context)
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex"

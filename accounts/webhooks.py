@@ -1,0 +1,452 @@
+"""Webhooks to brands: every customer choice reaches the brand's own systems.
+
+Payloads follow the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`,
+`webhook-signature` headers; body `{"type", "timestamp", "data"}`), signed with the
+`standardwebhooks` library. They carry the brand's own references and kinds of data,
+never personal values.
+
+Delivery goes through the database, never through broker ETAs:
+
+* `webhook_emit` writes one WebhookDelivery row per subscribed endpoint in the caller's
+  transaction (so a rolled-back change announces nothing) and asks, through the outbox,
+  for a dispatch after commit.
+* `webhooks_dispatch` (that task, and a periodic safety net) claims due rows with a
+  conditional UPDATE and posts them with bounded timeouts, never following a redirect. At
+  least once: a row is only marked delivered after a 2xx, so a crash mid-way sends it
+  again. In order per customer per endpoint: a row is claimed only when no earlier row of
+  the same endpoint and customer is still waiting, so a failing one holds back the later
+  ones until it is delivered or given up on. Failures back off exponentially for about a
+  day (WEBHOOK_RETRY_WINDOW), then the row is marked failed for staff to see.
+* The body is cleared once a row is delivered or failed; the delivery log keeps the
+  event's id and type, attempts, status codes, errors and times.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F, Min, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from . import outbox
+from .keys import tombstone_digest
+from .models import (
+    Brand,
+    DeliveryState,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
+)
+
+log = logging.getLogger(__name__)
+
+DISPATCH_TASK = "accounts.webhooks_dispatch"
+SECRET_PREFIX = "whsec_"
+USER_AGENT = "Candor-Webhooks/1"
+# Bounded in every phase: a hanging receiver costs at most these per attempt.
+TIMEOUT = httpx.Timeout(connect=3.0, read=5.0, write=5.0, pool=3.0)
+ATTEMPT_BUDGET_SECONDS = 16
+BATCH = 50
+# A claimed batch is another dispatcher's to retry only after this long (a crashed worker).
+LEASE = timedelta(seconds=BATCH * ATTEMPT_BUDGET_SECONDS + 60)
+MAX_DELAY = timedelta(hours=6)
+RUN_BUDGET_SECONDS = 120.0
+
+
+# --- endpoints ----------------------------------------------------------------------------
+
+
+def webhook_secret_new() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def webhook_url_validate(url: str) -> str:
+    """An absolute http(s) URL without credentials; https unless WEBHOOK_ALLOW_HTTP."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValidationError("Not a valid URL.") from exc
+    allowed = ("https", "http") if settings.WEBHOOK_ALLOW_HTTP else ("https",)
+    if parts.scheme not in allowed:
+        raise ValidationError(f"The URL must start with {' or '.join(allowed)}://.")
+    if not parts.hostname or parts.username or parts.password or len(url) > 500:
+        raise ValidationError("The URL needs a host, no user or password, at most 500 characters.")
+    return url
+
+
+def webhook_event_types_validate(event_types) -> list[str]:
+    """Known event types, in the order they are declared; an empty choice means all."""
+    chosen = set(event_types or WebhookEventType.values)
+    unknown = chosen - set(WebhookEventType.values)
+    if unknown:
+        raise ValidationError(f"Unknown event types: {', '.join(sorted(unknown))}.")
+    return [t for t in WebhookEventType.values if t in chosen]
+
+
+@transaction.atomic
+def webhook_endpoint_create(
+    *, brand: Brand, url: str, event_types=(), description: str = ""
+) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint; the returned signing secret is the only time it is shown."""
+    secret = webhook_secret_new()
+    endpoint = WebhookEndpoint.objects.create(
+        brand=brand,
+        url=webhook_url_validate(url),
+        event_types=webhook_event_types_validate(event_types),
+        description=description[:120],
+        secret=secret,
+    )
+    return endpoint, secret
+
+
+@transaction.atomic
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
+    """A new signing secret (shown once); deliveries from now on are signed with it."""
+    secret = webhook_secret_new()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret=secret)
+    endpoint.secret = secret
+    return secret
+
+
+@transaction.atomic
+def webhook_endpoint_disable(*, endpoint: WebhookEndpoint) -> bool:
+    """Stop sending to the endpoint; what was still waiting is given up on. Idempotent."""
+    now = timezone.now()
+    if not WebhookEndpoint.objects.filter(pk=endpoint.pk, disabled_at__isnull=True).update(
+        disabled_at=now
+    ):
+        return False
+    WebhookDelivery.objects.filter(
+        endpoint=endpoint, state__in=[DeliveryState.PENDING, DeliveryState.SENDING]
+    ).update(
+        state=DeliveryState.FAILED,
+        payload="",
+        failed_at=now,
+        claim="",
+        lease_until=None,
+        last_error="endpoint disabled",
+    )
+    endpoint.disabled_at = now
+    return True
+
+
+# --- emitting -----------------------------------------------------------------------------
+
+
+def webhook_event_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def webhook_emit(
+    *,
+    brand_id: int,
+    customer_ref: str,
+    event_type: str,
+    data: dict,
+    at: datetime | None = None,
+    event_id: str | None = None,
+) -> str:
+    """Queue `event_type` about the brand's customer `customer_ref` for every endpoint of
+    the brand that wants it, in the caller's transaction. Returns the event's id (the
+    `webhook-id`, the same for every endpoint and every retry).
+
+    `data` must hold only the brand's own references, kinds and flags: it is sent as is.
+    """
+    if event_type not in WebhookEventType.values:
+        raise ValueError(event_type)
+    event_id = event_id or webhook_event_id()
+    endpoints = [
+        pk
+        for pk, types in WebhookEndpoint.objects.filter(
+            brand_id=brand_id, disabled_at__isnull=True
+        ).values_list("pk", "event_types")
+        if event_type in (types or ())
+    ]
+    if not endpoints:
+        return event_id
+    at = at or timezone.now()
+    body = json.dumps(
+        {
+            "type": event_type,
+            "timestamp": at.isoformat().replace("+00:00", "Z"),
+            "data": {"customer_ref": customer_ref, **data},
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+    order_key = tombstone_digest(brand_id, customer_ref)
+    now = timezone.now()
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            endpoint_id=pk,
+            event_id=event_id,
+            event_type=event_type,
+            order_key=order_key,
+            payload=body,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for pk in endpoints
+    )
+    outbox.enqueue(task=DISPATCH_TASK, kwargs={}, dedupe_key="webhooks:dispatch")
+    return event_id
+
+
+# --- dispatching --------------------------------------------------------------------------
+
+
+@dataclass
+class DispatchResult:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    released: int = 0
+
+
+@dataclass
+class _Outcome:
+    ok: bool
+    status_code: int | None = None
+    error: str = ""
+    # The endpoint itself is unreachable: skip its other rows in this run.
+    endpoint_down: bool = False
+
+
+@dataclass
+class _Run:
+    client: httpx.Client
+    result: DispatchResult = field(default_factory=DispatchResult)
+    down: set[int] = field(default_factory=set)
+    blocked: set[tuple[int, str]] = field(default_factory=set)
+    resolved: dict[str, bool] = field(default_factory=dict)
+    delivered: dict[int | None, list[int]] = field(default_factory=dict)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential: base, 2x base, 4x base ... capped at MAX_DELAY."""
+    base = settings.WEBHOOK_RETRY_BASE_SECONDS
+    return min(timedelta(seconds=base * 2 ** max(attempts - 1, 0)), MAX_DELAY)
+
+
+def webhooks_dispatch(*, client: httpx.Client | None = None, limit: int = 10_000) -> DispatchResult:
+    """Deliver what is due, batch by batch, until nothing is left, `limit` rows were
+    tried, or the run's time budget is spent (the next run takes the rest)."""
+    _leases_expire()
+    started = time.monotonic()
+    own_client = client is None
+    run = _Run(client=client or _client())
+    tried = 0
+    try:
+        while tried < limit and time.monotonic() - started < RUN_BUDGET_SECONDS:
+            batch = _claim(min(BATCH, limit - tried), skip_endpoints=run.down)
+            if not batch:
+                break
+            tried += len(batch)
+            for delivery in batch:
+                _attempt(run, delivery)
+            _flush_delivered(run)
+    finally:
+        if own_client:
+            run.client.close()
+    return run.result
+
+
+def _client() -> httpx.Client:
+    return httpx.Client(
+        timeout=TIMEOUT,
+        follow_redirects=False,
+        trust_env=False,
+        headers={"user-agent": USER_AGENT},
+    )
+
+
+def _leases_expire() -> int:
+    """Rows claimed by a dispatcher that died mid-batch go back to waiting."""
+    return WebhookDelivery.objects.filter(
+        state=DeliveryState.SENDING, lease_until__lt=timezone.now()
+    ).update(state=DeliveryState.PENDING, claim="", lease_until=None)
+
+
+def _lockable(queryset):
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset  # SQLite: one writer at a time anyway
+
+
+@transaction.atomic
+def _claim(limit: int, skip_endpoints: set[int]) -> list[WebhookDelivery]:
+    """Claim up to `limit` due rows that are each the head of their endpoint + customer
+    queue (or follow their queue's head within this same batch), leaving out endpoints
+    found unreachable earlier in this run."""
+    now = timezone.now()
+    due = _lockable(
+        WebhookDelivery.objects.filter(
+            state=DeliveryState.PENDING,
+            next_attempt_at__lte=now,
+            endpoint__disabled_at__isnull=True,
+        )
+        .exclude(endpoint_id__in=skip_endpoints)
+        .order_by("pk")
+    )
+    rows = list(due.values_list("pk", "endpoint_id", "order_key")[:limit])
+    if not rows:
+        return []
+    ids = [pk for pk, _, _ in rows]
+    earliest_blocker = {
+        (e, k): first
+        for e, k, first in WebhookDelivery.objects.filter(
+            endpoint_id__in={e for _, e, _ in rows},
+            order_key__in={k for _, _, k in rows},
+            state__in=[DeliveryState.PENDING, DeliveryState.SENDING],
+        )
+        .exclude(pk__in=ids)
+        .values("endpoint_id", "order_key")
+        .annotate(first=Min("pk"))
+        .values_list("endpoint_id", "order_key", "first")
+    }
+    kept = [pk for pk, e, k in rows if pk < earliest_blocker.get((e, k), pk + 1)]
+    if not kept:
+        return []
+    claim = secrets.token_hex(8)
+    WebhookDelivery.objects.filter(pk__in=kept, state=DeliveryState.PENDING).update(
+        state=DeliveryState.SENDING, claim=claim, lease_until=now + LEASE
+    )
+    return list(
+        WebhookDelivery.objects.filter(claim=claim, state=DeliveryState.SENDING)
+        .select_related("endpoint")
+        .order_by("pk")
+    )
+
+
+def _attempt(run: _Run, delivery: WebhookDelivery) -> None:
+    queue = (delivery.endpoint_id, delivery.order_key)
+    if delivery.endpoint_id in run.down or queue in run.blocked:
+        _release(delivery)  # an earlier row of its queue (or its endpoint) failed just now
+        run.result.released += 1
+        run.blocked.add(queue)
+        return
+    now = timezone.now()
+    outcome = _post(run, delivery)
+    if outcome.ok:
+        run.delivered.setdefault(outcome.status_code, []).append(delivery.pk)
+        return
+    run.blocked.add(queue)
+    if outcome.endpoint_down:
+        run.down.add(delivery.endpoint_id)
+    _record_failure(run, delivery, outcome, now)
+
+
+def _release(delivery: WebhookDelivery) -> None:
+    WebhookDelivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING).update(
+        state=DeliveryState.PENDING, claim="", lease_until=None
+    )
+
+
+def _post(run: _Run, delivery: WebhookDelivery) -> _Outcome:
+    endpoint = delivery.endpoint
+    if not _destination_allowed(run, endpoint.url):
+        return _Outcome(ok=False, error="destination not allowed (private network)")
+    sent_at = timezone.now()
+    signature = Webhook(endpoint.secret).sign(
+        msg_id=delivery.event_id, timestamp=sent_at, data=delivery.payload
+    )
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": delivery.event_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": signature,
+    }
+    try:
+        with run.client.stream(
+            "POST", endpoint.url, content=delivery.payload.encode(), headers=headers
+        ) as response:
+            code = response.status_code  # the body is never read: nothing of it is kept
+    except httpx.TimeoutException:
+        return _Outcome(ok=False, error="timed out", endpoint_down=True)
+    except httpx.HTTPError as exc:
+        error = f"connection failed ({type(exc).__name__})"
+        return _Outcome(ok=False, error=error, endpoint_down=True)
+    if 200 <= code < 300:
+        return _Outcome(ok=True, status_code=code)
+    if 300 <= code < 400:
+        return _Outcome(ok=False, status_code=code, error="redirect not followed")
+    return _Outcome(ok=False, status_code=code, error=f"HTTP {code}")
+
+
+def _destination_allowed(run: _Run, url: str) -> bool:
+    """Unless WEBHOOK_ALLOW_PRIVATE_NETWORKS, refuse hosts that resolve to loopback,
+    private, link-local or otherwise reserved addresses (a brand's URL must not reach
+    Candor's own network)."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
+        return True
+    host = urlsplit(url).hostname or ""
+    if host not in run.resolved:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+            addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+        except (OSError, ValueError):
+            addresses = set()
+        run.resolved[host] = bool(addresses) and all(a.is_global for a in addresses)
+    return run.resolved[host]
+
+
+def _record_failure(run: _Run, delivery: WebhookDelivery, outcome: _Outcome, now) -> None:
+    attempts = delivery.attempts + 1
+    give_up_at = delivery.created_at + timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW)
+    next_at = now + retry_delay(attempts)
+    common = {
+        "attempts": attempts,
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error[:200],
+        "last_attempt_at": now,
+        "first_attempt_at": delivery.first_attempt_at or now,
+        "claim": "",
+        "lease_until": None,
+    }
+    rows = WebhookDelivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING)
+    if next_at > give_up_at:
+        rows.update(state=DeliveryState.FAILED, payload="", failed_at=now, **common)
+        run.result.failed += 1
+        log.warning("webhooks: gave up on %s", delivery.event_id)
+    else:
+        rows.update(state=DeliveryState.PENDING, next_attempt_at=next_at, **common)
+        run.result.retrying += 1
+
+
+def _flush_delivered(run: _Run) -> None:
+    """Mark the batch's successes in one statement per status code (their times are the
+    batch's: within a fraction of a second of each attempt)."""
+    now = timezone.now()
+    for code, pks in run.delivered.items():
+        WebhookDelivery.objects.filter(pk__in=pks, state=DeliveryState.SENDING).update(
+            state=DeliveryState.DELIVERED,
+            payload="",
+            delivered_at=now,
+            last_attempt_at=now,
+            first_attempt_at=Coalesce(F("first_attempt_at"), Value(now)),
+            attempts=F("attempts") + 1,
+            last_status_code=code,
+            last_error="",
+            claim="",
+            lease_until=None,
+        )
+        run.result.delivered += len(pks)
+    run.delivered.clear()
