@@ -12,15 +12,17 @@ import contextlib
 import json
 import time
 from typing import Literal
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import pydantic
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 from ninja.errors import ValidationError
 from pydantic import BaseModel
 
+from accounts.links import link_token_mint
 from accounts.models import Customer
 from config.middleware import CORS_CHECKED_ORIGIN
 
@@ -337,5 +339,40 @@ def events(request: HttpRequest, params: Query[EventsQuery], payload: WidgetEven
             product_ids=payload.product_ids,
         )
     response = HttpResponse(status=204)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class WidgetLink(Schema):
+    url: str
+
+
+@router.post(
+    "/link",
+    response={200: WidgetLink, 403: WidgetError, 429: WidgetError},
+    summary='A one-time link for the token holder\'s "Manage my data"',
+    description=(
+        "With a valid customer token: a connect link (single use, a few minutes long) that "
+        "takes the holder to their data in Candor, connecting your record to their account "
+        'on the way if it is not yet. The widget asks for it when a card\'s "Why?" opens.'
+    ),
+)
+def manage_link(request: HttpRequest, params: Query[EventsQuery]):
+    client, error = _gate(request, params.key)
+    if error is not None:
+        return error
+    retry_after = widget_auth.rate_limit_retry_after(
+        key=client.key, ip=widget_auth.client_ip(request)
+    )
+    if (limited := _rate_limited(retry_after)) is not None:
+        return limited
+    ref = widget_auth.customer_token_subject(
+        client=client, token=widget_auth.bearer_token(request, None)
+    )
+    if ref is None:
+        return _error(403, "A valid customer token is required.")
+    token = link_token_mint(brand=client.brand, ref=ref)
+    url = request.build_absolute_uri(reverse("link_open")) + "?" + urlencode({"token": token})
+    response = JsonResponse({"url": url})
     response["Cache-Control"] = "no-store"
     return response

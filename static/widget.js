@@ -253,6 +253,7 @@
       var open = why.hidden;
       why.hidden = !open;
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open) { self.manageLink(); }
     });
     actions.appendChild(toggle);
     if (this.personalized) {
@@ -268,6 +269,38 @@
     li.appendChild(actions);
     li.appendChild(why);
     return li;
+  };
+
+  // "Manage my data" for a token holder: a one-time connect link, asked for when a "Why?"
+  // first opens (and again once it is close to expiring), so the person lands on their own
+  // data in Candor, not on an empty dashboard. Without a token, or on any error, the links
+  // keep pointing at the dashboard.
+  var LINK_FRESH_MS = 8 * 60 * 1000;
+
+  Widget.prototype.manageLink = function () {
+    if (!this.token || !this.host) { return; }
+    var now = Date.now();
+    if (this.linkAskedAt && now - this.linkAskedAt < LINK_FRESH_MS) { return; }
+    this.linkAskedAt = now;
+    var self = this;
+    try {
+      fetch(this.url("/api/v1/widget/link"), {
+        method: "POST",
+        mode: "cors",
+        credentials: "omit",
+        headers: this.headers()
+      }).then(function (response) {
+        if (response.status !== 200) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      }).then(function (data) {
+        var href = safeHttpUrl(data && data.url, self.base);
+        if (!href || !self.host || !self.host.shadowRoot) { return; }
+        var links = self.host.shadowRoot.querySelectorAll(".cw-manage");
+        for (var i = 0; i < links.length; i++) { links[i].href = href; }
+      }).catch(function () { self.linkAskedAt = 0; });
+    } catch (e) {
+      this.linkAskedAt = 0;
+    }
   };
 
   // Events only ever leave for a token holder; the server checks consent again.

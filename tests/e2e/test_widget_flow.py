@@ -1,11 +1,14 @@
 """The widget on a brand page served from another origin (demo_site/serve.py)."""
 
+import json
+import re
 import socket
 import subprocess
 import sys
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from recommendations import widget_auth
 from tests.conftest import ROOT, subprocess_env, wait_for
@@ -32,15 +35,27 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture
-def brand_site(live_server, alice):
+def brand_site(live_server, alice, tmp_path):
     """Start the demo brand site on its own port; yields a function making one."""
     widget_auth.widget_key_memo_clear()
     procs = []
 
-    def start(shop_slug: str, ref: str, *, api: str = "") -> str:
-        port = shop_ports[shop_slug]
+    def start(shop: Shop, ref: str, *, api: str = "") -> str:
+        port = shop_ports[shop.brand.slug]
+        config = tmp_path / f"{shop.brand.slug}.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "brand": shop.brand.slug,
+                    "brand_name": shop.brand.name,
+                    "token_secret": shop.secret,
+                    "widget_key": shop.key,
+                    "products": [],
+                }
+            )
+        )
         args = [sys.executable, str(ROOT / "demo_site" / "serve.py"), "--port", str(port)]
-        args += ["--candor", live_server.url, "--brand", shop_slug, "--ref", ref]
+        args += ["--candor", live_server.url, "--config", str(config), "--ref", ref]
         if api:
             args += ["--api", api]
         procs.append(subprocess.Popen(args, cwd=ROOT, env=subprocess_env()))
@@ -68,7 +83,7 @@ def _shop(brand_site, alice, slug="shop-e2e") -> Shop:
 
 def test_it_renders_personal_cards_in_a_shadow_root_with_the_why(brand_site, alice, page):
     shop = _shop(brand_site, alice)
-    site = brand_site(shop.brand.slug, "cust-alice")
+    site = brand_site(shop, "cust-alice")
 
     page.goto(site + "/")
     cards = page.locator(".candor-widget .cw-card")
@@ -88,14 +103,15 @@ def test_it_renders_personal_cards_in_a_shadow_root_with_the_why(brand_site, ali
     cards.first.get_by_role("button", name="Why?").click()
     assert why.is_visible()
     assert why.inner_text().startswith("Because you viewed")
+    # For a token holder, "Manage my data" becomes a one-time connect link.
     manage = cards.first.get_by_role("link", name="Manage my data")
-    assert manage.get_attribute("href").endswith("/me/data/")
+    expect(manage).to_have_attribute("href", re.compile(r"/link/\?token=eyJ"))
     assert cards.first.get_by_role("button", name="Don't use this").is_visible()
 
 
 def test_it_renders_labelled_popular_cards_without_a_token(brand_site, alice, page):
     shop = _shop(brand_site, alice)
-    site = brand_site(shop.brand.slug, "cust-alice")
+    site = brand_site(shop, "cust-alice")
 
     page.goto(site + "/?anonymous=1")
     cards = page.locator(".candor-widget .cw-card")
@@ -110,7 +126,7 @@ def test_it_renders_labelled_popular_cards_without_a_token(brand_site, alice, pa
 
 def test_the_host_page_keeps_working_when_the_api_is_down(brand_site, alice, page):
     shop = _shop(brand_site, alice)
-    site = brand_site(shop.brand.slug, "cust-alice", api=f"http://127.0.0.1:{_free_port()}")
+    site = brand_site(shop, "cust-alice", api=f"http://127.0.0.1:{_free_port()}")
     warnings = []
     page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
 
