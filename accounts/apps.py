@@ -8,7 +8,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts (L1)"
 
     def ready(self) -> None:
-        from . import datakinds  # noqa: F401  registers this app's data kinds
+        # This app's data kinds, and its tasks so any process (web too) can publish them by
+        # name through the outbox (the webhook dispatch asked for after an emit).
+        from . import datakinds, tasks  # noqa: F401
 
 
 class CandorAdminConfig(admin_apps.AdminConfig):

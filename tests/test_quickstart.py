@@ -29,9 +29,10 @@ def fetch(url: str) -> int:
 
 
 def test_the_app_starts_like_make_run_answers_and_stops_cleanly(tmp_path):
-    port = free_port()
+    port, shop_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(CANDOR_VAR_DIR=str(tmp_path / "var"), WEB_PORT=str(port), PYTHONUNBUFFERED="1")
+    env.update(BRANDSITE_PORT=str(shop_port))
     log = (tmp_path / "run.log").open("w")
     proc = subprocess.Popen(
         ["bin/start"],
@@ -46,6 +47,8 @@ def test_the_app_starts_like_make_run_answers_and_stops_cleanly(tmp_path):
             lambda: fetch(f"http://127.0.0.1:{port}/accounts/login/") == 200, timeout=90
         )
         assert (tmp_path / "var" / "candor.sqlite3").exists()
+        # The demo shop, configured by demo_data (its keys in var/demo-shop.json).
+        assert wait_for(lambda: fetch(f"http://127.0.0.1:{shop_port}/") == 200, timeout=30)
 
         ping = subprocess.run(
             [sys.executable, "manage.py", "ping_worker", "--timeout", "60"],

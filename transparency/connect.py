@@ -81,10 +81,19 @@ def connect_target(*, customer: Customer, brand: Brand, ref: str) -> ConnectTarg
 
 
 def connect_preview(*, target: ConnectTarget) -> list[tuple[str, int]]:
-    """(kind label, rows) the brand holds under the reference: one query."""
+    """(kind label, rows) of the data the brand sent under the reference, one query. The
+    record's own bookkeeping (its access log, default choices, the link itself) moves too
+    but is not something the brand sent."""
     if target.shell_id is None:
         return []
-    kinds = [k for k in registry.all_kinds() if not k.merge.identity]
+    kinds = [
+        k
+        for k in registry.all_kinds()
+        if k.brand_field
+        and not k.merge.identity
+        and k.source != registry.Source.INFERRED
+        and k.get_model() is not CustomerBrand
+    ]
     annotations = {f"n{i}": _count(kind) for i, kind in enumerate(kinds)}
     row = Customer.objects.filter(pk=target.shell_id).annotate(**annotations).values(*annotations)
     counts = row.first() or {}

@@ -229,4 +229,5 @@ def test_the_preview_counts_what_the_brand_sent(alice, northwind):
     assert counts["Order lines"] == 2
     assert counts["Activity"] == 5
     assert "Account" not in counts  # the shell's login is not data the brand sent
+    assert "Access log" not in counts and "Brands you deal with" not in counts
     assert CustomerBrand.objects.get(external_ref="nw-1").customer_id == target.shell_id

@@ -1,18 +1,29 @@
-"""Idempotent demo data: brands, a catalog, a demo customer and a staff user with MFA."""
+"""Idempotent demo data: brands, a catalog, a demo customer and a staff user with MFA,
+and the demo shop's configuration (its keys and webhook endpoint, var/demo-shop.json)."""
 
+import json
+import os
 from decimal import Decimal
+from pathlib import Path
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from allauth.mfa.utils import decrypt
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.audit import Actor, audit_record
-from accounts.keys import brand_token_secret_rotate, server_key_create, widget_key_create
-from accounts.models import CustomerBrand, Sensitivity
+from accounts.keys import (
+    brand_token_secret_rotate,
+    server_key_authenticate,
+    server_key_create,
+    widget_key_create,
+)
+from accounts.models import CustomerBrand, Sensitivity, WebhookEndpoint
 from accounts.services import brand_upsert, customer_create, staff_user_upsert
+from accounts.webhooks import webhook_endpoint_create
 from ledger.services import product_upsert
 
 User = get_user_model()
@@ -91,15 +102,13 @@ class Command(BaseCommand):
         if keys:
             self.stdout.write(keys)
         self.stdout.write(widget_demo)
+        self.stdout.write(self._shop_config(brand))
 
     def _brand_keys(self, brand) -> str:
-        """A server key and a widget key for the demo brand, created (and shown) only once."""
+        """A widget key and a token secret for the demo brand, created only once."""
         lines = []
         if not brand.token_secret:
             brand_token_secret_rotate(brand=brand)
-        if not brand.server_keys.exists():
-            _, raw = server_key_create(brand=brand, label="demo")
-            lines.append(f"  {brand.name} server key (shown once, store it now): {raw}")
         if not brand.widget_keys.exists():
             widget = widget_key_create(brand=brand, origins=DEMO_WIDGET_ORIGINS)
             lines.append(f"  {brand.name} widget key: {widget.key}")
@@ -149,3 +158,46 @@ class Command(BaseCommand):
                 reason=f"linked to {brand.name} for the widget demo",
             )
         return "  Demo brand site with the widget: http://127.0.0.1:8001/ (docs: /widget/docs/)"
+
+    def _shop_config(self, brand) -> str:
+        """What the demo shop (demo_site/serve.py) needs as the brand's own systems would
+        hold it: its keys, its webhook endpoint's signing secret and its catalog. Written
+        to var/ (never committed); the server key is created, and printed, only when the
+        file does not hold one that still works."""
+        path = Path(settings.DEMO_SHOP_CONFIG)
+        try:
+            config = json.loads(path.read_text())
+        except (OSError, ValueError):
+            config = {}
+        raw = config.get("server_key", "")
+        created = []
+        if not raw or getattr(server_key_authenticate(raw), "pk", None) != brand.pk:
+            _, raw = server_key_create(brand=brand, label="demo shop")
+            created.append(f"  {brand.name} server key (shown once, store it now): {raw}")
+        port = os.environ.get("BRANDSITE_PORT", "8001")
+        url = f"http://127.0.0.1:{port}/webhooks"
+        endpoint = WebhookEndpoint.objects.filter(
+            brand=brand, url=url, disabled_at__isnull=True
+        ).first()
+        if endpoint is None:
+            endpoint, _ = webhook_endpoint_create(brand=brand, url=url, description="demo shop")
+        widget = brand.widget_keys.filter(revoked_at__isnull=True).order_by("pk").first()
+        config = {
+            "brand": brand.slug,
+            "brand_name": brand.name,
+            "server_key": raw,
+            "token_secret": brand.token_secret,
+            "widget_key": widget.key if widget else "",
+            "webhook_secret": endpoint.secret,
+            "customer_ref": DEMO_CUSTOMER_REF,
+            "products": [
+                {"external_id": e, "name": n, "category": c, "price": p} for e, n, c, p in CATALOG
+            ],
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(config, indent=2))
+        temporary.chmod(0o600)
+        temporary.replace(path)
+        created.append(f"  Demo shop's keys and webhook secret: {path}")
+        return "\n".join(created)
