@@ -80,20 +80,24 @@ def connect_target(*, customer: Customer, brand: Brand, ref: str) -> ConnectTarg
     return ConnectTarget(brand=brand, ref=ref, shell_id=link.customer_id if link else None)
 
 
-def connect_preview(*, target: ConnectTarget) -> list[tuple[str, int]]:
-    """(kind label, rows) of the data the brand sent under the reference, one query. The
-    record's own bookkeeping (its access log, default choices, the link itself) moves too
-    but is not something the brand sent."""
-    if target.shell_id is None:
-        return []
-    kinds = [
+def sent_kinds() -> list:
+    """The kinds a brand sends about a customer: what the confirmation lists. The record's
+    own bookkeeping (its access log, default choices, the link itself) and what Candor
+    inferred move too, but are not something the brand sent."""
+    return [
         k
-        for k in registry.all_kinds()
+        for k in _data_kinds()
         if k.brand_field
-        and not k.merge.identity
         and k.source != registry.Source.INFERRED
         and k.get_model() is not CustomerBrand
     ]
+
+
+def connect_preview(*, target: ConnectTarget) -> list[tuple[str, int]]:
+    """(kind label, rows) of what the brand sent under the reference: one query."""
+    if target.shell_id is None:
+        return []
+    kinds = sent_kinds()
     annotations = {f"n{i}": _count(kind) for i, kind in enumerate(kinds)}
     row = Customer.objects.filter(pk=target.shell_id).annotate(**annotations).values(*annotations)
     counts = row.first() or {}
@@ -106,9 +110,15 @@ def _count(kind) -> Subquery:
     return Subquery(counted, output_field=IntegerField())
 
 
+@dataclass(frozen=True)
+class Connected:
+    customer: Customer  # the signed-in customer's record now (its id may have changed)
+    counts: dict[str, int]  # {kind: rows of the brand's record now theirs}
+
+
 @transaction.atomic
-def customer_connect(*, customer: Customer, brand: Brand, ref: str) -> dict[str, int]:
-    """Move what `brand` holds under `ref` into `customer`. Returns {kind: rows moved}."""
+def customer_connect(*, customer: Customer, brand: Brand, ref: str) -> Connected:
+    """Join what `brand` holds under `ref` to `customer` (see the module docstring)."""
     first = connect_target(customer=customer, brand=brand, ref=ref)
     locked = _lock([customer.pk, first.shell_id])
     target = connect_target(customer=customer, brand=brand, ref=ref)  # again, under the lock
@@ -117,21 +127,20 @@ def customer_connect(*, customer: Customer, brand: Brand, ref: str) -> dict[str,
     before = _choices(customer)
     if target.shell_id is None:
         CustomerBrand.objects.create(customer=customer, brand=brand, external_ref=ref)
-        counts = {"brand_link": 1}
+        joined = Connected(customer=customer, counts={"brand_link": 1})
     else:
         shell = Customer.objects.select_related("user").get(pk=target.shell_id)
         theirs = _choices(shell)
-        counts = _move(shell, customer)
-        _remove(shell)
-        _record_merge(customer, brand, before, theirs, _choices(customer))
-    total = sum(counts.values())
+        joined = _join(shell, customer)
+        _record_merge(joined.customer, brand, before, theirs, _choices(joined.customer))
     audit_record(
-        actor=Actor.customer(customer),
-        customer=customer,
+        actor=Actor.customer(joined.customer),
+        customer=joined.customer,
         data_kind="brand_link",
         action="connect",
         object_ref=brand.slug,
-        reason=f"connected {brand.name}'s record: {total} item(s) now in your account",
+        reason=f"connected {brand.name}'s record: {sum(joined.counts.values())} item(s) "
+        "now in your account",
     )
     webhook_emit(
         brand_id=brand.pk,
@@ -139,11 +148,11 @@ def customer_connect(*, customer: Customer, brand: Brand, ref: str) -> dict[str,
         event_type=WebhookEventType.CUSTOMER_CONNECTED,
         data={"connected_at": timezone.now().isoformat().replace("+00:00", "Z")},
     )
-    for customer_id in filter(None, (customer.pk, target.shell_id)):
+    for customer_id in {customer.pk, joined.customer.pk, target.shell_id} - {None}:
         rec_services.customer_cache_forget(customer_id=customer_id)
-    rec_services.customer_recompute_request(customer_id=customer.pk)
+    rec_services.customer_recompute_request(customer_id=joined.customer.pk)
     rec_services.brand_retrain_request(brand_id=brand.pk, reason="customer connected")
-    return counts
+    return joined
 
 
 def _lock(customer_ids) -> set[int]:
@@ -157,33 +166,62 @@ def _lock(customer_ids) -> set[int]:
 # --- the move -------------------------------------------------------------------------------
 
 
-def _owner_assignment(kind, target: Customer) -> dict | None:
-    """{field: value} that re-points a row of `kind` to `target`; None for a kind whose
-    rows hang off another kind's rows and move with them (order lines with orders)."""
-    first_hop = kind.owner.split("__")[0]
-    related = kind.get_model()._meta.get_field(first_hop).related_model
-    if related is Customer:
-        return {first_hop: target}
-    if related is User:
-        return {first_hop: target.user}
-    return None
+def _data_kinds() -> list:
+    return [k for k in registry.all_kinds() if not k.merge.identity]
 
 
-def _move(shell: Customer, target: Customer) -> dict[str, int]:
-    kinds = [k for k in registry.all_kinds() if not k.merge.identity]
-    assignments = {k.name: _owner_assignment(k, target) for k in kinds}
-    # Rows that follow their parent are counted before the parents move.
-    counts = {k.name: k.rows_for(shell).count() for k in kinds if assignments[k.name] is None}
-    for kind in kinds:
-        assignment = assignments[kind.name]
-        if assignment is None:
-            continue
-        merged = _merge_keyed(kind, shell, target) if kind.merge.key else 0
-        for flag in kind.merge.single:
-            if kind.rows_for(target).filter(**{flag: True}).exists():
+def _sizes(*customers: Customer) -> dict[int, dict[str, int]]:
+    """{customer id: {kind: rows}} for every kind that moves: one query."""
+    kinds = _data_kinds()
+    annotations = {f"n{i}": _count(kind) for i, kind in enumerate(kinds)}
+    rows = Customer.objects.filter(pk__in=[c.pk for c in customers]).annotate(**annotations)
+    return {
+        row["pk"]: {k.name: row[f"n{i}"] or 0 for i, k in enumerate(kinds)}
+        for row in rows.values("pk", *annotations)
+    }
+
+
+def _join(shell: Customer, mine: Customer) -> Connected:
+    """Everything of both records under the signed-in identity, moving the smaller side.
+
+    A brand's record is usually far larger than a new account, so rather than re-point
+    100,000 events the signed-in identity (user, public id, creation time) can move onto
+    the brand's record instead: the result is the same, only the customer's row id changes.
+    """
+    sizes = _sizes(shell, mine)
+    counts = {name: n for name, n in sizes[shell.pk].items() if n}
+    for kind in _data_kinds():
+        if kind.merge.key:
+            _merge_keyed(kind, shell, mine)
+        for flag in kind.merge.single:  # the signed-in customer's default stays theirs
+            if kind.rows_for(mine).filter(**{flag: True}).exists():
                 kind.rows_for(shell).filter(**{flag: True}).update(**{flag: False})
-        counts[kind.name] = kind.rows_for(shell).update(**assignment) + merged
-    return {name: n for name, n in counts.items() if n}
+    if sum(sizes[shell.pk].values()) <= sum(sizes[mine.pk].values()):
+        _move_rows(source=shell, target=mine, users=True)
+        _delete(User._base_manager.filter(pk=shell.user_id), "account")
+        return Connected(customer=mine, counts=counts)
+    _move_rows(source=mine, target=shell, users=False)
+    identity = {"user_id": mine.user_id, "public_id": mine.public_id, "created_at": mine.created_at}
+    _delete(Customer._base_manager.filter(pk=mine.pk), "customer_record")
+    Customer._base_manager.filter(pk=shell.pk).update(**identity)
+    # The brand record's own login goes; its customer row is now the signed-in one's.
+    _delete(User._base_manager.filter(pk=shell.user_id), "account")
+    return Connected(
+        customer=Customer.objects.select_related("user").get(pk=shell.pk), counts=counts
+    )
+
+
+def _move_rows(*, source: Customer, target: Customer, users: bool) -> None:
+    """Re-point every moving row from `source` to `target`, one UPDATE per kind. Rows that
+    hang off another kind's rows move with them (order lines with orders); rows owned
+    through the user move only with `users` (when the source's login goes)."""
+    for kind in _data_kinds():
+        first_hop = kind.owner.split("__")[0]
+        related = kind.get_model()._meta.get_field(first_hop).related_model
+        if related is Customer:
+            kind.rows_for(source).update(**{first_hop: target})
+        elif related is User and users:
+            kind.rows_for(source).update(**{first_hop: target.user})
 
 
 def _merge_keyed(kind, shell: Customer, target: Customer) -> int:
@@ -206,23 +244,12 @@ def _merge_keyed(kind, shell: Customer, target: Customer) -> int:
         stricter = [own["pk"] for theirs, own in clashes if theirs[name] == strict != own[name]]
         if stricter:
             manager.filter(pk__in=stricter).update(**{name: strict})
-    _delete_rows(
-        manager.filter(pk__in=[theirs["pk"] for theirs, _ in clashes]),
-        counts={},
-        model_kinds=_model_kinds(),
-        fallback=kind.name,
-    )
+    _delete(manager.filter(pk__in=[theirs["pk"] for theirs, _ in clashes]), kind.name)
     return len(clashes)
 
 
-def _remove(shell: Customer) -> None:
-    """The emptied record goes: its user, and with it the customer and its identity rows."""
-    _delete_rows(
-        User._base_manager.filter(pk=shell.user_id),
-        counts={},
-        model_kinds=_model_kinds(),
-        fallback="account",
-    )
+def _delete(queryset, fallback: str) -> None:
+    _delete_rows(queryset, counts={}, model_kinds=_model_kinds(), fallback=fallback)
 
 
 # --- the choices, before and after ----------------------------------------------------------

@@ -154,9 +154,10 @@ def link_confirm(request: HttpRequest) -> HttpResponse:
     try:
         target = connect.connect_target(customer=customer, brand=brand, ref=pending["ref"])
         if request.method == "POST":
-            counts = connect.customer_connect(customer=customer, brand=brand, ref=pending["ref"])
+            joined = connect.customer_connect(customer=customer, brand=brand, ref=pending["ref"])
             request.session.pop(SESSION_KEY, None)
-            total = sum(n for name, n in counts.items() if name != "brand_link")
+            sent = {k.name for k in connect.sent_kinds()}
+            total = sum(n for name, n in joined.counts.items() if name in sent)
             messages.success(
                 request,
                 f"Connected to {brand.name}. "

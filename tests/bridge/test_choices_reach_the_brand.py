@@ -35,8 +35,7 @@ def _no_derived_work(monkeypatch):
 def connected(alice, northwind):
     """alice, connected to Northwind's record "nw-alice" (2 orders, 3 events)."""
     northwind.shell("nw-alice", orders=2, events=3)
-    connect.customer_connect(customer=alice, brand=northwind.brand, ref="nw-alice")
-    return alice
+    return connect.customer_connect(customer=alice, brand=northwind.brand, ref="nw-alice").customer
 
 
 def _events(event_type=None) -> list[dict]:
@@ -142,8 +141,8 @@ def test_no_payload_carries_a_personal_value(alice, northwind, receiver):
     """Seed distinctive values, make every kind of choice, scan every body sent."""
     northwind.endpoint(receiver.url)
     northwind.shell("nw-7781", orders=2, events=3)
-    connect.customer_connect(customer=alice, brand=northwind.brand, ref="nw-7781")
-    connected = alice
+    joined = connect.customer_connect(customer=alice, brand=northwind.brand, ref="nw-7781")
+    connected = joined.customer
     secrets = {
         "legal": "Zebulon Quartermaine",
         "phone": "+44 7700 900417",

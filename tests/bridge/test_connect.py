@@ -19,7 +19,12 @@ from accounts.models import (
     WebhookDelivery,
 )
 from ledger.models import Address, ContactPreference, Event, PersonalFact
-from tests.factories import AddressFactory, ContactPreferenceFactory, PersonalFactFactory
+from tests.factories import (
+    AddressFactory,
+    ContactPreferenceFactory,
+    EventFactory,
+    PersonalFactFactory,
+)
 from tests.transparency.test_erasure import seed_every_kind, snapshot
 from transparency import connect, registry, selectors
 from transparency.connect import customer_connect
@@ -50,29 +55,47 @@ def _ids(customer) -> dict[str, list[int]]:
     }
 
 
-def test_connecting_moves_every_row_of_every_registered_kind(alice, bob, northwind, rec_calls):
+def _me(customer) -> Customer:
+    """The signed-in person's record after connecting (its row id may have changed)."""
+    return Customer.objects.get(user_id=customer.user_id)
+
+
+@pytest.mark.parametrize("larger", ["brand record", "signed-in record"])
+def test_connecting_moves_every_row_of_every_registered_kind(
+    alice, bob, northwind, rec_calls, larger
+):
     shell = _shell("b1-shell")
     product = northwind.products[0]
     seed_every_kind(shell, northwind.brand, product)
     seed_every_kind(bob, northwind.brand, product)  # the control, with the same brand
-    shell_rows = _ids(shell)
+    bigger = shell if larger == "brand record" else alice
+    for _ in range(30):
+        EventFactory(customer=bigger, brand=northwind.brand, product=product)
+    shell_rows, alice_rows = _ids(shell), _ids(alice)
     assert all(shell_rows.values()), [name for name, pks in shell_rows.items() if not pks]
-    alice_before = _ids(alice)
     bob_before = snapshot(bob)
+    public_id, user_id = alice.public_id, alice.user_id
 
-    counts = customer_connect(customer=alice, brand=northwind.brand, ref="ref-b1-shell")
+    joined = customer_connect(customer=alice, brand=northwind.brand, ref="ref-b1-shell")
 
+    me = _me(alice)
+    assert joined.customer == me
+    assert (me.public_id, me.user_id) == (public_id, user_id)  # the same person, seen outside
     for kind in registry.all_kinds():
         model = kind.get_model()._base_manager
         if kind.merge.identity:  # the shell's own login: removed, never yours
-            assert not model.filter(pk__in=shell_rows[kind.name]).exists(), kind.name
+            gone = model.filter(pk__in=shell_rows[kind.name])
+            if kind.get_model() is Customer:  # its row may live on, as yours
+                gone = gone.exclude(public_id=public_id)
+            assert not gone.exists(), kind.name
             continue
-        moved = set(kind.rows_for(alice).values_list("pk", flat=True))
-        assert set(shell_rows[kind.name]) <= moved, kind.name
-        assert counts[kind.name] >= len(shell_rows[kind.name]), kind.name
-        assert set(alice_before[kind.name]) <= moved, kind.name
-    assert not Customer.objects.filter(pk=shell.pk).exists()
+        now_mine = set(kind.rows_for(me).values_list("pk", flat=True))
+        assert set(shell_rows[kind.name]) <= now_mine, kind.name
+        assert set(alice_rows[kind.name]) <= now_mine, kind.name
+        assert joined.counts[kind.name] == len(shell_rows[kind.name]), kind.name
     assert not User.objects.filter(username="b1-shell").exists()
+    assert Customer.objects.filter(user__username__in=["alice", "bob"]).count() == 2
+    assert Customer.objects.count() == 2
     assert snapshot(bob) == bob_before
 
 
@@ -83,16 +106,16 @@ def test_connecting_is_audited_as_done_by_you_and_asks_for_a_recompute_and_retra
 
     customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
 
-    row = AuditEvent.objects.get(customer=alice, action="connect")
+    row = AuditEvent.objects.get(customer=_me(alice), action="connect")
     assert selectors.access_log_actor(row) == "You"
     assert "Northwind Outfitters" in row.reason
-    assert ("customer_recompute_request", {"customer_id": alice.pk}) in rec_calls
+    assert ("customer_recompute_request", {"customer_id": _me(alice).pk}) in rec_calls
     assert (
         "brand_retrain_request",
         {"brand_id": northwind.brand.pk, "reason": "customer connected"},
     ) in rec_calls
     # The brand's own history of the record comes along (who created it, what it sent).
-    assert AuditEvent.objects.filter(customer=alice, action="ingest").count() == 3
+    assert AuditEvent.objects.filter(customer=_me(alice), action="ingest").count() == 3
 
 
 def test_the_brand_hears_customer_connected_with_its_reference_only(alice, northwind, rec_calls):
@@ -116,10 +139,11 @@ def test_a_purpose_off_on_either_side_stays_off(alice, northwind, rec_calls):
 
     customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
 
-    state = dict(PurposeConsent.objects.filter(customer=alice).values_list("purpose", "granted"))
+    me = _me(alice)
+    state = dict(PurposeConsent.objects.filter(customer=me).values_list("purpose", "granted"))
     assert state["personalization"] is False  # off on alice's side
     assert state["contact"] is False  # off on the brand's record
-    assert PurposeConsent.objects.filter(customer=alice).count() == len(state)  # no duplicates
+    assert PurposeConsent.objects.filter(customer=me).count() == len(state)  # no duplicates
 
 
 def test_a_kind_switched_off_on_either_side_stays_off(alice, northwind, rec_calls):
@@ -131,7 +155,8 @@ def test_a_kind_switched_off_on_either_side_stays_off(alice, northwind, rec_call
 
     customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
 
-    assert dict(KindSetting.objects.filter(customer=alice).values_list("data_kind", "in_use")) == {
+    settings = KindSetting.objects.filter(customer=_me(alice))
+    assert dict(settings.values_list("data_kind", "in_use")) == {
         "event": False,
         "order": False,
     }
@@ -148,7 +173,7 @@ def test_the_history_keeps_both_sides_and_records_each_merged_choice(alice, nort
 
     customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
 
-    history = ConsentEvent.objects.filter(customer=alice)
+    history = ConsentEvent.objects.filter(customer=_me(alice))
     assert history.filter(channel="dashboard").count() == 1
     assert history.filter(channel="default").count() == brand_history
     merged = history.get(channel="connect", purpose="personalization")
@@ -167,10 +192,11 @@ def test_rows_unique_per_customer_merge_instead_of_duplicating(alice, northwind,
 
     customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
 
-    fact = PersonalFact.objects.get(customer=alice, field="phone")
+    me = _me(alice)
+    fact = PersonalFact.objects.get(customer=me, field="phone")
     assert fact.pk == mine.pk and fact.value == "2"  # your value stays...
     assert fact.in_use is False  # ...but off on either side stays off
-    pref = ContactPreference.objects.get(customer=alice, brand=None)
+    pref = ContactPreference.objects.get(customer=me, brand=None)
     assert pref.pk == own_pref.pk and pref.channel == "none"
 
 
@@ -181,8 +207,9 @@ def test_only_one_default_address_remains_yours(alice, northwind, rec_calls):
 
     customer_connect(customer=alice, brand=northwind.brand, ref="nw-1")
 
-    assert list(Address.objects.filter(customer=alice, is_default=True)) == [mine]
-    assert Address.objects.get(pk=theirs.pk).customer == alice
+    me = _me(alice)
+    assert list(Address.objects.filter(customer=me, is_default=True)) == [mine]
+    assert Address.objects.get(pk=theirs.pk).customer == me
 
 
 def test_connecting_takes_the_same_statements_for_ten_or_a_thousand_events(
@@ -202,8 +229,8 @@ def test_connecting_takes_the_same_statements_for_ten_or_a_thousand_events(
             for _ in range(n)
         )
         with CaptureQueriesContext(connection) as ctx:
-            counts = customer_connect(customer=customer, brand=northwind.brand, ref=ref)
-        assert counts["event"] == n
+            joined = customer_connect(customer=customer, brand=northwind.brand, ref=ref)
+        assert joined.counts["event"] == n
         return len(ctx.captured_queries)
 
     assert measure(alice, "nw-small", 10) == measure(bob, "nw-big", 1000)

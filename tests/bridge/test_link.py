@@ -212,7 +212,7 @@ def test_a_new_person_goes_from_link_to_connected_dashboard_in_three_screens(cli
     me = Customer.objects.get(user__username="newperson")
     assert Order.objects.filter(customer=me).count() == 2
     assert CustomerBrand.objects.get(brand=northwind.brand, external_ref="nw-new").customer == me
-    assert not Customer.objects.filter(pk=shell.pk).exists()
+    assert not Customer.objects.filter(public_id=shell.public_id).exists()
     assert "candor_link" not in client.session
 
 
