@@ -9,7 +9,7 @@ Delivery goes through the database, never through broker ETAs:
 
 * `webhook_emit` writes one WebhookDelivery row per subscribed endpoint in the caller's
   transaction (so a rolled-back change announces nothing) and asks, through the outbox,
-  for a dispatch after commit.
+  for a dispatch after commit (one ask for a burst: `_ask_for_dispatch`).
 * `webhooks_dispatch` (that task, and a periodic safety net) claims due rows with a
   conditional UPDATE and posts them with bounded timeouts, never following a redirect. At
   least once: a row is only marked delivered after a 2xx, so a crash mid-way sends it
@@ -31,12 +31,14 @@ import secrets
 import socket
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Min, Value
@@ -57,12 +59,15 @@ from .models import (
 log = logging.getLogger(__name__)
 
 DISPATCH_TASK = "accounts.webhooks_dispatch"
+DISPATCH_ASKED = "webhooks:dispatch-asked"
+DISPATCH_ASKED_SECONDS = 30  # a lost ask stops suppressing new ones after this
 SECRET_PREFIX = "whsec_"
 USER_AGENT = "Candor-Webhooks/1"
 # Bounded in every phase: a hanging receiver costs at most these per attempt.
 TIMEOUT = httpx.Timeout(connect=3.0, read=5.0, write=5.0, pool=3.0)
 ATTEMPT_BUDGET_SECONDS = 16
 BATCH = 50
+DELIVERY_THREADS = 4  # queues posted side by side (each in order); more only thrashed 2 cores
 # A claimed batch is another dispatcher's to retry only after this long (a crashed worker).
 LEASE = timedelta(seconds=BATCH * ATTEMPT_BUDGET_SECONDS + 60)
 MAX_DELAY = timedelta(hours=6)
@@ -206,8 +211,21 @@ def webhook_emit(
         )
         for pk in endpoints
     )
-    outbox.enqueue(task=DISPATCH_TASK, kwargs={}, dedupe_key="webhooks:dispatch")
+    transaction.on_commit(_ask_for_dispatch)
     return event_id
+
+
+def _ask_for_dispatch() -> None:
+    """After commit: ask for a dispatch now, unless one is already asked for and has not
+    started yet (it will see this row: it clears the flag before it claims anything). The
+    rows themselves are the durable record; the periodic dispatcher is the safety net if
+    this ask is lost (broker down, cache down)."""
+    try:
+        first = cache.add(DISPATCH_ASKED, 1, timeout=DISPATCH_ASKED_SECONDS)
+    except Exception:  # no shared cache: ask every time
+        first = True
+    if first:
+        outbox.enqueue(task=DISPATCH_TASK, kwargs={})
 
 
 # --- dispatching --------------------------------------------------------------------------
@@ -234,8 +252,7 @@ class _Outcome:
 class _Run:
     client: httpx.Client
     result: DispatchResult = field(default_factory=DispatchResult)
-    down: set[int] = field(default_factory=set)
-    blocked: set[tuple[int, str]] = field(default_factory=set)
+    down: set[int] = field(default_factory=set)  # unreachable in this run (pool threads add)
     resolved: dict[str, bool] = field(default_factory=dict)
     delivered: dict[int | None, list[int]] = field(default_factory=dict)
 
@@ -249,20 +266,23 @@ def retry_delay(attempts: int) -> timedelta:
 def webhooks_dispatch(*, client: httpx.Client | None = None, limit: int = 10_000) -> DispatchResult:
     """Deliver what is due, batch by batch, until nothing is left, `limit` rows were
     tried, or the run's time budget is spent (the next run takes the rest)."""
+    try:
+        cache.delete(DISPATCH_ASKED)  # before claiming: a commit after this asks again
+    except Exception:
+        log.warning("webhooks: cache unavailable")
     _leases_expire()
     started = time.monotonic()
     own_client = client is None
     run = _Run(client=client or _client())
     tried = 0
     try:
-        while tried < limit and time.monotonic() - started < RUN_BUDGET_SECONDS:
-            batch = _claim(min(BATCH, limit - tried), skip_endpoints=run.down)
-            if not batch:
-                break
-            tried += len(batch)
-            for delivery in batch:
-                _attempt(run, delivery)
-            _flush_delivered(run)
+        with ThreadPoolExecutor(max_workers=DELIVERY_THREADS) as pool:
+            while tried < limit and time.monotonic() - started < RUN_BUDGET_SECONDS:
+                batch = _claim(min(BATCH, limit - tried), skip_endpoints=run.down)
+                if not batch:
+                    break
+                tried += len(batch)
+                _send(run, pool, batch)
     finally:
         if own_client:
             run.client.close()
@@ -336,28 +356,46 @@ def _claim(limit: int, skip_endpoints: set[int]) -> list[WebhookDelivery]:
     )
 
 
-def _attempt(run: _Run, delivery: WebhookDelivery) -> None:
-    queue = (delivery.endpoint_id, delivery.order_key)
-    if delivery.endpoint_id in run.down or queue in run.blocked:
-        _release(delivery)  # an earlier row of its queue (or its endpoint) failed just now
-        run.result.released += 1
-        run.blocked.add(queue)
-        return
-    now = timezone.now()
-    outcome = _post(run, delivery)
-    if outcome.ok:
-        run.delivered.setdefault(outcome.status_code, []).append(delivery.pk)
-        return
-    run.blocked.add(queue)
-    if outcome.endpoint_down:
-        run.down.add(delivery.endpoint_id)
-    _record_failure(run, delivery, outcome, now)
+def _send(run: _Run, pool: ThreadPoolExecutor, batch: list[WebhookDelivery]) -> None:
+    """Post a claimed batch: queues (endpoint + customer) side by side, each queue's rows
+    one after the other; then record every outcome from this thread."""
+    queues: dict[tuple[int, str], list[WebhookDelivery]] = {}
+    for delivery in batch:
+        queues.setdefault((delivery.endpoint_id, delivery.order_key), []).append(delivery)
+    released = []
+    for results in pool.map(lambda queue: _post_queue(run, queue), queues.values()):
+        for delivery, outcome, attempted_at in results:
+            if outcome is None:
+                released.append(delivery.pk)
+            elif outcome.ok:
+                run.delivered.setdefault(outcome.status_code, []).append(delivery.pk)
+            else:
+                _record_failure(run, delivery, outcome, attempted_at)
+    if released:  # held back behind a failure in their queue or endpoint: next run
+        WebhookDelivery.objects.filter(pk__in=released, state=DeliveryState.SENDING).update(
+            state=DeliveryState.PENDING, claim="", lease_until=None
+        )
+        run.result.released += len(released)
+    _flush_delivered(run)
 
 
-def _release(delivery: WebhookDelivery) -> None:
-    WebhookDelivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING).update(
-        state=DeliveryState.PENDING, claim="", lease_until=None
-    )
+def _post_queue(run: _Run, queue: list[WebhookDelivery]) -> list[tuple]:
+    """(delivery, outcome or None when not tried, when) for one queue, in order, stopping
+    at the first failure. Runs in a pool thread: HTTP only, no database."""
+    results: list[tuple] = []
+    failed = False
+    for delivery in queue:
+        if failed or delivery.endpoint_id in run.down:
+            results.append((delivery, None, None))
+            continue
+        attempted_at = timezone.now()
+        outcome = _post(run, delivery)
+        results.append((delivery, outcome, attempted_at))
+        if not outcome.ok:
+            failed = True
+            if outcome.endpoint_down:
+                run.down.add(delivery.endpoint_id)
+    return results
 
 
 def _post(run: _Run, delivery: WebhookDelivery) -> _Outcome:

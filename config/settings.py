@@ -400,5 +400,11 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["personal_data"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One INFO line per webhook delivery, with the brand's URL: outcomes are in the
+        # delivery log instead (and a URL may carry the brand's own token).
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
