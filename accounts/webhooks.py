@@ -84,6 +84,8 @@ def webhook_secret_new() -> str:
 def webhook_url_validate(url: str) -> str:
     """An absolute http(s) URL without credentials; https unless WEBHOOK_ALLOW_HTTP."""
     url = (url or "").strip()
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise ValidationError("The URL must not contain spaces or control characters.")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  raises ValueError on a bad port
@@ -263,7 +265,7 @@ def retry_delay(attempts: int) -> timedelta:
     return min(timedelta(seconds=base * 2 ** max(attempts - 1, 0)), MAX_DELAY)
 
 
-def webhooks_dispatch(*, client: httpx.Client | None = None, limit: int = 10_000) -> DispatchResult:
+def webhooks_dispatch(*, limit: int = 10_000) -> DispatchResult:
     """Deliver what is due, batch by batch, until nothing is left, `limit` rows were
     tried, or the run's time budget is spent (the next run takes the rest)."""
     try:
@@ -272,8 +274,7 @@ def webhooks_dispatch(*, client: httpx.Client | None = None, limit: int = 10_000
         log.warning("webhooks: cache unavailable")
     _leases_expire()
     started = time.monotonic()
-    own_client = client is None
-    run = _Run(client=client or _client())
+    run = _Run(client=_client())
     tried = 0
     try:
         with ThreadPoolExecutor(max_workers=DELIVERY_THREADS) as pool:
@@ -284,8 +285,7 @@ def webhooks_dispatch(*, client: httpx.Client | None = None, limit: int = 10_000
                 tried += len(batch)
                 _send(run, pool, batch)
     finally:
-        if own_client:
-            run.client.close()
+        run.client.close()
     return run.result
 
 

@@ -1,8 +1,11 @@
 """Pages around the widget: the brand-facing docs, and a bare JSON view for the benchmark."""
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from accounts.links import LINK_AUDIENCE
+from accounts.models import WebhookEventType
 from accounts.tokens import TOKEN_MAX_LIFETIME
 from transparency import registry
 
@@ -18,6 +21,10 @@ def widget_docs(request):
         "audience": TOKEN_AUDIENCE,
         "max_lifetime_minutes": TOKEN_MAX_LIFETIME // 60,
         "origin": request.build_absolute_uri("/").rstrip("/"),
+        # The brand bridge section (templates/bridge/docs_section.html).
+        "link_audience": LINK_AUDIENCE,
+        "event_types": WebhookEventType.choices,
+        "confirmation_days": settings.ERASURE_CONFIRMATION_DAYS,
     }
     return render(request, "widget/docs.html", context)
 

@@ -34,7 +34,7 @@ class ConfirmationOut(BaseModel):
 
 
 @erasures_router.post(
-    "/{id}/confirm",
+    "/{uuid:id}/confirm",
     response={200: ConfirmationOut, 404: ErrorOut, **ERRORS},
     summary="Confirm a deletion or erasure on the brand's side",
     description="Idempotent: confirming again answers the first confirmation's time. The "
@@ -53,13 +53,13 @@ EventType = Annotated[str, StringConstraints(pattern=r"^[a-z_.]{1,40}$")]
 
 class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=500, description="https URL that receives the events.")
+    url: str = Field(max_length=500, description="The https URL that receives the events.")
     event_types: list[EventType] = Field(
         default_factory=list,
         max_length=len(WebhookEventType.values),
         description="Event types to receive; empty: all of them.",
     )
-    description: str = Field("", max_length=120)
+    description: Annotated[str, StringConstraints(max_length=120, pattern=r"^[^\x00]*$")] = ""
 
 
 class EndpointOut(BaseModel):

@@ -272,6 +272,8 @@ def test_a_brand_registers_an_endpoint_and_sees_the_secret_only_once(client, nor
         {"url": "https://user:pw@brand.example/x"},
         {"url": "not a url"},
         {"url": "https://brand.example/x", "event_types": ["order.shipped"]},
+        {"url": "https://brand.example/\x00x"},
+        {"url": "https://brand.example/x", "description": "nul \x00 byte"},
     ],
 )
 def test_bad_endpoints_are_refused_with_422_and_nothing_stored(client, northwind, body):
