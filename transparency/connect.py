@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.audit import Actor, audit_record
 from accounts.keys import tombstone_digest
 from accounts.links import LinkRefusal, LinkRefused
+from accounts.locks import customers_lock
 from accounts.models import (
     Brand,
     ConsentEvent,
@@ -120,7 +121,9 @@ class Connected:
 def customer_connect(*, customer: Customer, brand: Brand, ref: str) -> Connected:
     """Join what `brand` holds under `ref` to `customer` (see the module docstring)."""
     first = connect_target(customer=customer, brand=brand, ref=ref)
-    locked = _lock([customer.pk, first.shell_id])
+    # Both records, as erasure locks one: every other writer for either waits, and finds
+    # a record gone if this one removed it (accounts.locks).
+    locked = customers_lock(filter(None, [customer.pk, first.shell_id]), erasing=True)
     target = connect_target(customer=customer, brand=brand, ref=ref)  # again, under the lock
     if customer.pk not in locked or (target.shell_id and target.shell_id not in locked):
         raise LinkRefused(LinkRefusal.CONNECTED_ELSEWHERE, brand)
@@ -153,14 +156,6 @@ def customer_connect(*, customer: Customer, brand: Brand, ref: str) -> Connected
     rec_services.customer_recompute_request(customer_id=joined.customer.pk)
     rec_services.brand_retrain_request(brand_id=brand.pk, reason="customer connected")
     return joined
-
-
-def _lock(customer_ids) -> set[int]:
-    """Both records, in id order, for the rest of the transaction: nothing else writes for
-    either while rows move (erasure, ingest and toggles take the same row lock)."""
-    ids = sorted({pk for pk in customer_ids if pk})
-    rows = Customer.objects.filter(pk__in=ids).order_by("pk").select_for_update()
-    return set(rows.values_list("pk", flat=True))
 
 
 # --- the move -------------------------------------------------------------------------------

@@ -341,3 +341,43 @@ def test_the_delivery_log_shows_outcomes_but_never_a_body(staff_client, northwin
     assert page.status_code == 200
     assert json.loads(delivery.payload)["data"]["purpose"] == "personalization"
     assert "personalization" not in page.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_dispatchers_at_once_send_each_event_once_and_in_order(northwind):
+    import threading
+
+    from django.db import connections
+
+    receiver = Receiver()
+    try:
+        northwind.endpoint(receiver.url)
+        emitted: dict[str, list[str]] = {f"nw-{c}": [] for c in range(10)}
+        for _round in range(6):
+            for ref, ids in emitted.items():
+                ids.append(_emit(northwind, ref))
+
+        def run():
+            try:
+                webhooks_dispatch()
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        webhooks_dispatch()  # what one run left behind the other's claims
+    finally:
+        receiver.stop()
+
+    received = [
+        (json.loads(r["body"])["data"]["customer_ref"], r["headers"]["webhook-id"])
+        for r in receiver.requests
+    ]
+    all_sent = sorted(i for ids in emitted.values() for i in ids)
+    assert sorted(event_id for _, event_id in received) == all_sent  # each exactly once
+    for ref, sent in emitted.items():
+        assert [event_id for r, event_id in received if r == ref] == sent
