@@ -96,6 +96,15 @@ def _sign_up() -> str:
     return f"{reverse('account_signup')}?next={reverse('link_confirm')}"
 
 
+def _sign_in_or_up(brand: Brand, ref: str) -> str:
+    """Sign-in for a reference already connected to an account (the link's holder is
+    presumably its owner), sign-up otherwise; both come back to the confirmation."""
+    link = CustomerBrand.objects.filter(brand=brand, external_ref=ref).first()
+    if link is not None and not connect.customer_is_shell(link.customer_id):
+        return f"{reverse('account_login')}?next={reverse('link_confirm')}"
+    return _sign_up()
+
+
 def _remember(request: HttpRequest, claims: LinkClaims) -> None:
     request.session[SESSION_KEY] = {
         "brand_id": claims.brand.pk,
@@ -130,7 +139,7 @@ def link_open(request: HttpRequest) -> HttpResponse:
             return _refused(request, LinkRefused(LinkRefusal.REPLAYED, claims.brand))
         _remember(request, claims)
     if not request.user.is_authenticated:
-        return redirect(_sign_up())
+        return redirect(_sign_in_or_up(claims.brand, claims.ref))
     return redirect("link_confirm")
 
 

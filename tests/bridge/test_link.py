@@ -232,6 +232,18 @@ def test_someone_with_an_account_signs_in_and_comes_back_to_confirm(client, nort
     assert "Connect Northwind Outfitters" in client.get(CONFIRM).content.decode()
 
 
+def test_a_link_to_a_reference_already_connected_asks_to_sign_in_not_up(client, northwind, alice):
+    CustomerBrandFactory(customer=alice, brand=northwind.brand, external_ref="nw-alice")
+
+    response = _open(client, northwind.link_token("nw-alice"))
+
+    assert response["Location"] == f"{reverse('account_login')}?next={CONFIRM}"
+    login = client.post(
+        reverse("account_login"), {"login": "alice", "password": PASSWORD, "next": CONFIRM}
+    )
+    assert client.get(login["Location"])["Location"] == f"/me/data/?brand={northwind.brand.pk}"
+
+
 def test_a_link_for_a_reference_the_brand_never_sent_connects_it_for_what_comes(
     client, northwind, alice
 ):
