@@ -34,7 +34,10 @@ def test_bad_signup_input_shows_field_errors_in_the_browser(live_server, page):
     page.locator("#id_username").fill("river")
     page.locator("#id_password1").fill("short")
     page.locator("#id_password2").fill("different")
-    page.get_by_role("button", name="Sign Up").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign Up").click()
 
+    # The answer is a fresh page: wait for it before counting its errors.
+    page.locator(".errorlist, ul.errorlist, [class*=error]").first.wait_for()
     assert page.locator(".errorlist, ul.errorlist, [class*=error]").count() > 0
     assert "/accounts/signup/" in page.url
