@@ -15,6 +15,7 @@ Every lookup is scoped to the authenticated brand (B2). Nothing personal is logg
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -38,6 +39,7 @@ from accounts.profiles import purpose_default
 
 from .models import Event, Order, OrderLine, Product, Source
 from .schemas import CustomerIn, EventIn, OrderIn, ProductIn
+from .validation import decimal_fits
 
 MAX_ERRORS_REPORTED = 20
 
@@ -279,11 +281,17 @@ def _orders_write(brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
         for n, line in enumerate(item.lines)
         if line.product_ref not in products
     ]
+    totals = [_order_total(item) for item in items]
+    errors += [
+        ItemError(i, "total", "the order total does not fit 12 digits with 2 decimals")
+        for i, total in enumerate(totals)
+        if not decimal_fits(total, Order, "total")
+    ]
     _reject_if(errors)
 
     existing = _existing_external_ids(Order, brand, {i.external_id for i in items})
     result, kept, per_customer = IngestResult(), [], {}
-    for item in items:
+    for item, total in zip(items, totals, strict=True):
         customer_id = customers.ids.get(item.customer_ref)
         if customer_id is None:  # erased (personalization off: kept, see the docstring)
             result.dropped += 1
@@ -292,9 +300,6 @@ def _orders_write(brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
             result.duplicates += 1
             continue
         existing.add(item.external_id)
-        total = item.total
-        if total is None:
-            total = sum((line.unit_price * line.quantity for line in item.lines), start=0)
         order = Order(
             customer_id=customer_id,
             brand=brand,
@@ -326,6 +331,12 @@ def _orders_write(brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
         )
     result.stored = len(kept)
     return result
+
+
+def _order_total(item: OrderIn) -> Decimal:
+    if item.total is not None:
+        return item.total
+    return sum((line.unit_price * line.quantity for line in item.lines), start=Decimal(0))
 
 
 # --- products ----------------------------------------------------------------------------

@@ -6,29 +6,23 @@ limits, so whatever passes validation can be stored (no 500 from the database).
 """
 
 from decimal import Decimal
-from typing import Annotated
 
 from django.conf import settings
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-from .models import EventKind
+from accounts.models import CustomerBrand
+
+from .models import Event, EventKind, Order, OrderLine, Product
+from .validation import Timestamp, decimal_for, integer_for, text_for
 
 MAX_BATCH = settings.API_MAX_BATCH
+TIME_DOC = (
+    "ISO 8601 with a UTC offset, stored in UTC; accepted from 1970-01-01T00:00:00Z to 1 day "
+    "from now."
+)
 
-# No NUL characters: PostgreSQL text cannot hold them.
-_NO_NUL = r"^[^\x00]*$"
-Ref = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_NO_NUL)
-]
-
-
-def _text(max_length: int):
-    return Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=max_length, pattern=_NO_NUL)
-    ]
-
-
-Money = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2, allow_inf_nan=False)]
+# Every field takes its limits from the column it is stored in (ledger.validation).
+Ref = text_for(Product, "external_id", min_length=1)
 
 
 class _In(BaseModel):
@@ -36,48 +30,49 @@ class _In(BaseModel):
 
 
 class CustomerIn(_In):
-    external_ref: Ref = Field(description="The brand's own, stable reference for the customer.")
+    external_ref: text_for(CustomerBrand, "external_ref", min_length=1) = Field(
+        description="The brand's own, stable reference for the customer."
+    )
 
 
 class ProductIn(_In):
     external_id: Ref
-    name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)
-    ]
-    category: _text(100) = ""
-    price: Money = Decimal("0")
-    image_url: Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^(https?://\S+)?$")
-    ] = ""
+    name: text_for(Product, "name", min_length=1)
+    category: text_for(Product, "category") = ""
+    price: decimal_for(Product, "price") = Decimal("0")
+    image_url: text_for(Product, "image_url", pattern=r"^(https?://\S+)?$") = ""
     active: bool = True
 
 
 class OrderLineIn(_In):
     product_ref: Ref = Field(description="The product's external_id in the brand's catalog.")
-    quantity: int = Field(default=1, ge=1, le=100_000)
-    unit_price: Money
+    quantity: integer_for(OrderLine, "quantity", ge=1, le=100_000) = 1
+    unit_price: decimal_for(OrderLine, "unit_price")
 
 
 class OrderIn(_In):
-    external_id: Ref
+    external_id: text_for(Order, "external_id", min_length=1)
     customer_ref: Ref
-    placed_at: AwareDatetime
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "EUR"
-    total: (
-        Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False)] | None
-    ) = Field(default=None, description="Defaults to the sum of the lines.")
+    placed_at: Timestamp = Field(description=TIME_DOC)
+    currency: text_for(Order, "currency", pattern=r"^[A-Z]{3}$") = "EUR"
+    total: decimal_for(Order, "total") | None = Field(
+        default=None,
+        description="Defaults to the sum of the lines; either must fit 12 digits, 2 decimals.",
+    )
     is_gift: bool = False
     lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
 
 
 class EventIn(_In):
-    external_id: Ref = Field(description="Unique per brand; a re-delivered id is stored once.")
+    external_id: text_for(Event, "external_id", min_length=1) = Field(
+        description="Unique per brand; a re-delivered id is stored once."
+    )
     customer_ref: Ref
     kind: EventKind
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp = Field(description=TIME_DOC)
     product_ref: Ref | None = None
     value: float | None = Field(default=None, ge=-1e9, le=1e9, allow_inf_nan=False)
-    query: _text(200) = ""
+    query: text_for(Event, "query") = ""
 
 
 class CustomerBatch(_In):

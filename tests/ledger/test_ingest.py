@@ -22,77 +22,15 @@ from accounts.models import (
 )
 from ledger.models import Event, Order, OrderLine, Product
 from tests.factories import BrandFactory, CustomerBrandFactory, ProductFactory
+from tests.ledger.ingest_helpers import BASE, event, order, post
 from transparency import registry
 
-BASE = "/api/v1/ingest"
-WHEN = "2026-03-01T10:00:00+00:00"
 # key lookup + last_used_at, savepoint + release, products, links, customers' lock, consents,
 # kind settings, existing ids, bulk insert, audit insert (all refs known: no tombstone lookup)
 EVENT_BATCH_QUERIES = 12
 # key lookup + last_used_at, savepoint + release, links, tombstones, users, customers,
 # links, consents, consent history, audit
 CUSTOMER_BATCH_QUERIES = 12
-
-
-@pytest.fixture
-def brand(db):
-    return BrandFactory(slug="northwind", name="Northwind")
-
-
-@pytest.fixture
-def other_brand(db):
-    return BrandFactory(slug="harbor", name="Harbor")
-
-
-@pytest.fixture
-def key(brand):
-    return server_key_create(brand=brand)[1]
-
-
-@pytest.fixture
-def other_key(other_brand):
-    return server_key_create(brand=other_brand)[1]
-
-
-@pytest.fixture
-def shopper(brand, alice):
-    """alice, known to the brand as cust-1."""
-    return CustomerBrandFactory(customer=alice, brand=brand, external_ref="cust-1")
-
-
-@pytest.fixture
-def shoe(brand):
-    return ProductFactory(brand=brand, external_id="shoe", name="Shoe")
-
-
-def post(client, endpoint, payload, key=None, **extra):
-    if key is not None:
-        extra["HTTP_AUTHORIZATION"] = f"Bearer {key}"
-    body = payload if isinstance(payload, str | bytes) else json.dumps(payload)
-    return client.post(f"{BASE}/{endpoint}", body, content_type="application/json", **extra)
-
-
-def event(n, ref="cust-1", **over):
-    item = {
-        "external_id": f"ev-{n}",
-        "customer_ref": ref,
-        "kind": "view",
-        "product_ref": "shoe",
-        "occurred_at": WHEN,
-    }
-    item.update(over)
-    return item
-
-
-def order(n, ref="cust-1", **over):
-    item = {
-        "external_id": f"ord-{n}",
-        "customer_ref": ref,
-        "placed_at": WHEN,
-        "lines": [{"product_ref": "shoe", "quantity": 2, "unit_price": "10.50"}],
-    }
-    item.update(over)
-    return item
 
 
 # --- happy paths ---------------------------------------------------------------------------
