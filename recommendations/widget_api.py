@@ -25,6 +25,8 @@ from pydantic import BaseModel
 from accounts.links import link_token_mint
 from accounts.models import Customer
 from config.middleware import CORS_CHECKED_ORIGIN
+from ledger.models import Product
+from ledger.validation import integer_for
 
 from . import widget_auth, widget_memo
 from .selectors import widget_cache_key, widget_items
@@ -64,8 +66,15 @@ class WidgetRecommendations(Schema):
     items: list[WidgetItem]
 
 
+# Keys are "pk_" + URL-safe base64 (accounts.keys): anything else (a NUL, which PostgreSQL
+# text cannot hold, a lone surrogate) is refused before it reaches a lookup.
+KEY_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
 class RecommendationsQuery(BaseModel):
-    key: str = Field(..., max_length=60, description="The brand's publishable key (pk_...).")
+    key: str = Field(
+        ..., max_length=60, pattern=KEY_PATTERN, description="The brand's publishable key (pk_...)."
+    )
     slot: str = Field("home", max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     n: int = Field(8, ge=1, le=MAX_ITEMS)
     token: str | None = Field(
@@ -126,12 +135,16 @@ def _query(request: HttpRequest, model: type[BaseModel]):
 
 
 class EventsQuery(Schema):
-    key: str = Field(..., max_length=60)
+    key: str = Field(..., max_length=60, pattern=KEY_PATTERN)
+
+
+# Ids within the column (ledger.validation): a bigger one is a mistake, answered 422.
+ProductId = integer_for(Product, "id", ge=1)
 
 
 class WidgetEventIn(Schema):
     type: Literal["impression", "click", "not_interested"]
-    product_ids: list[int] = Field(..., min_length=1, max_length=20)
+    product_ids: list[ProductId] = Field(..., min_length=1, max_length=20)
 
 
 def _error(status: int, message: str, **headers: str) -> JsonResponse:
@@ -312,7 +325,7 @@ def recommendations(request: HttpRequest):
 
 @router.post(
     "/events",
-    response={204: None, 403: WidgetError, 429: WidgetError},
+    response={204: None, 403: WidgetError, 422: WidgetError, 429: WidgetError},
     summary='Impressions, clicks and "don\'t use this" from the widget',
     description=(
         "Recorded in the customer's activity only for a valid customer token whose holder "

@@ -86,6 +86,9 @@ def _normalized_origins(values) -> frozenset[str]:
     return frozenset(out)
 
 
+_KEY_SHAPE = re.compile(rf"{WIDGET_KEY_SCHEME}_[A-Za-z0-9_-]+")
+
+
 def widget_client_for_key(key: str | None) -> WidgetClient | None:
     """The client behind a publishable key, or None for an unknown, malformed or revoked key."""
     if not key or len(key) > 40 or not key.startswith(f"{WIDGET_KEY_SCHEME}_"):
@@ -94,6 +97,8 @@ def widget_client_for_key(key: str | None) -> WidgetClient | None:
     hit = _memo.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
+    if not _KEY_SHAPE.fullmatch(key):  # a NUL or lone surrogate would fail the query (500)
+        return None
     row = WidgetKey.objects.select_related("brand").filter(key=key, revoked_at__isnull=True).first()
     client = None
     if row is not None:
