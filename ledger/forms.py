@@ -76,12 +76,20 @@ class AddressForm(forms.ModelForm):
         }
         help_texts = {"country": "Two letters, e.g. GB"}
         widgets = {
+            "label": forms.TextInput(),
             "recipient": forms.TextInput(attrs={"autocomplete": "name"}),
             "line1": forms.TextInput(attrs={"autocomplete": "address-line1"}),
             "line2": forms.TextInput(attrs={"autocomplete": "address-line2"}),
+            "city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
             "postal_code": forms.TextInput(attrs={"autocomplete": "postal-code"}),
             "country": forms.TextInput(attrs={"autocomplete": "country", "maxlength": 2}),
         }
+
+    def clean_label(self):
+        return _line(self.cleaned_data["label"], 40)
+
+    def clean_city(self):
+        return _required_line(self.cleaned_data["city"], 100)
 
     def clean_recipient(self):
         return _required_line(self.cleaned_data["recipient"], 200)

@@ -85,11 +85,12 @@ class PersonalFact(DataPoint):
 
 
 class Address(DataPoint):
-    label = models.CharField(max_length=40, blank=True)
+    # Every free-text part is personal, so all are encrypted (max_length: forms and ingest).
+    label = EncryptedTextField(max_length=40, blank=True, default="")
     recipient = EncryptedTextField()
     line1 = EncryptedTextField()
     line2 = EncryptedTextField(blank=True, default="")
-    city = models.CharField(max_length=100)
+    city = EncryptedTextField(max_length=100)
     postal_code = EncryptedTextField()
     country = models.CharField(max_length=2)
     is_default = models.BooleanField(default=False)
@@ -219,7 +220,8 @@ class Event(DataPoint):
         Product, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     value = models.FloatField(null=True, blank=True)  # the rating, for kind=rating
-    query = models.CharField(max_length=200, blank=True)  # the terms, for kind=search
+    # The terms, for kind=search: what a person searched for is personal, so encrypted.
+    query = EncryptedTextField(max_length=200, blank=True, default="")
     occurred_at = models.DateTimeField()
 
     class Meta:
