@@ -145,3 +145,13 @@ def test_it_refuses_values_the_columns_cannot_hold(
     assert Product.objects.count() == before
     assert Order.objects.count() == Event.objects.count() == 0
     assert not AuditEvent.objects.filter(action="ingest").exists()
+
+
+def test_an_offset_postgresql_cannot_take_is_stored_converted_to_utc(client, key, shopper, shoe):
+    # PostgreSQL refuses UTC offsets beyond ±15:59; Python's go to ±23:59 (found by hypothesis).
+    items = [event(1, occurred_at="2000-05-28T12:35:37+21:34")]
+
+    response = post(client, "events", {"items": items}, key)
+
+    assert response.status_code == 200, response.content
+    assert Event.objects.get().occurred_at == datetime(2000, 5, 27, 15, 1, 37, tzinfo=UTC)
