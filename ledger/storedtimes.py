@@ -13,6 +13,7 @@ them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 
 READ_LOW = datetime(1000, 1, 1, tzinfo=UTC)
 READ_HIGH = datetime(9000, 1, 1, tzinfo=UTC)
@@ -34,49 +35,49 @@ def _clamp(value: datetime) -> datetime:
     return value
 
 
-def _safe_loaders(adapters):
-    """Wrappers of the connection's current loaders (Django's timezone-aware one for
-    timestamptz, psycopg's C ones otherwise). They carry the wrapped loader's `timezone`,
-    so Django sees the timezone it configured and keeps them on every cursor."""
+@cache
+def _safe_loader(name: str, base):
+    """A wrapper of the connection's loader `base` for type `name` (Django's timezone-aware
+    one for timestamptz, psycopg's C ones otherwise; C classes cannot be subclassed). It
+    carries `base`'s `timezone`, so Django sees the timezone it configured and keeps it on
+    every cursor. One class per wrapped class, not one per connection."""
     from psycopg import DataError
     from psycopg.adapt import Loader
-    from psycopg.pq import Format
 
-    def wrap(name: str):
-        base = adapters.get_loader(adapters.types[name].oid, Format.TEXT)
-        tz = getattr(base, "timezone", None)
+    tz = getattr(base, "timezone", None)
 
-        class Safe(Loader):
-            timezone = tz
+    class Safe(Loader):
+        timezone = tz
 
-            def __init__(self, oid, context=None):
-                super().__init__(oid, context)
-                self._inner = base(oid, context)
+        def __init__(self, oid, context=None):
+            super().__init__(oid, context)
+            self._inner = base(oid, context)
 
-            def load(self, data):
-                try:
-                    value = self._inner.load(data)
-                except DataError:
-                    edge = READ_LOW if _is_low(data) else READ_HIGH
-                    if name == "date":
-                        return edge.date()
-                    if name == "timestamp":
-                        return edge.replace(tzinfo=None)
-                    return edge.astimezone(tz) if tz else edge
+        def load(self, data):
+            try:
+                value = self._inner.load(data)
+            except DataError:  # beyond Python's datetime, or +-infinity
+                edge = READ_LOW if _is_low(data) else READ_HIGH
                 if name == "date":
-                    return min(max(value, READ_LOW.date()), READ_HIGH.date())
-                return _clamp(value)
+                    return edge.date()
+                if name == "timestamp":
+                    return edge.replace(tzinfo=None)
+                return edge.astimezone(tz) if tz else edge
+            if name == "date":
+                return min(max(value, READ_LOW.date()), READ_HIGH.date())
+            return _clamp(value)
 
-        Safe.__name__ = f"Safe{base.__name__}"
-        return name, Safe
-
-    return [wrap(name) for name in ("timestamptz", "timestamp", "date")]
+    Safe.__name__ = f"Safe{base.__name__}"
+    return Safe
 
 
 def install_safe_time_loaders(sender, connection, **kwargs) -> None:
     """`connection_created` receiver (ledger.apps): PostgreSQL connections only."""
     if connection.vendor != "postgresql":
         return
+    from psycopg.pq import Format
+
     adapters = connection.connection.adapters
-    for name, loader in _safe_loaders(adapters):
-        adapters.register_loader(name, loader)
+    for name in ("timestamptz", "timestamp", "date"):
+        base = adapters.get_loader(adapters.types[name].oid, Format.TEXT)
+        adapters.register_loader(name, _safe_loader(name, base))
