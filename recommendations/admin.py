@@ -12,6 +12,8 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "state",
         "is_active",
         "algorithm",
+        "reg",
+        "validation",
         "reason",
         "n_users",
         "n_items",
@@ -22,8 +24,19 @@ class TrainingRunAdmin(admin.ModelAdmin):
     list_filter = ["state", "is_active", "brand"]
     list_select_related = ["brand"]
     search_fields = ["brand__name", "data_fingerprint"]
-    readonly_fields = [f.name for f in TrainingRun._meta.fields]
+    readonly_fields = [*(f.name for f in TrainingRun._meta.fields), "validation"]
     actions = ["retrain_now"]
+
+    @admin.display(description="validation NDCG@10 (model / popularity)")
+    def validation(self, obj: TrainingRun) -> str:
+        """The offline figures the reg was chosen on (newest 20% of the brand's signals)."""
+        found = (obj.metrics or {}).get("validation") or {}
+        if not found.get("tuned"):
+            return found.get("note", "-")
+        return (
+            f"{found['ndcg_at_10']:.3f} / {found['popularity_ndcg_at_10']:.3f} "
+            f"on {found['users']} customers"
+        )
 
     def has_add_permission(self, request):
         return False

@@ -23,6 +23,7 @@ class TrainingRun(models.Model):
     class Algorithm(models.TextChoices):
         SVD = "svd", "SVD (matrix factorization)"
         EASE = "ease", "EASE (item-item, closed form)"
+        ALS = "als", "ALS (implicit feedback, large catalogues)"
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="training_runs")
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -32,6 +33,9 @@ class TrainingRun(models.Model):
     n_users = models.PositiveIntegerField(default=0)
     n_items = models.PositiveIntegerField(default=0)
     n_ratings = models.PositiveIntegerField(default=0)
+    # The L2 penalty tuned for this brand on a validation cut of its own data (the next run
+    # searches around it); `metrics["validation"]` holds the figures it was chosen on.
+    reg = models.FloatField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
     artefact_path = models.CharField(max_length=300, blank=True)

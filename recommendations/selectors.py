@@ -66,6 +66,7 @@ class Point:
     pk: int
     verb: str
     when: datetime
+    value: float = float("nan")  # a rating's stars (NaN for other kinds)
 
 
 class _Epoch(Func):
@@ -154,6 +155,7 @@ class TrainingData:
     point_pks: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     point_verbs: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=str))
     point_stamps: np.ndarray = field(default_factory=lambda: np.empty(0))
+    point_values: np.ndarray = field(default_factory=lambda: np.empty(0))  # NaN: not a rating
 
     @property
     def n_ratings(self) -> int:
@@ -186,6 +188,32 @@ class TrainingData:
         ]
 
     @cached_property
+    def point_positive(self) -> np.ndarray:
+        """Which points speak in favour of their product (may be cited as a reason): never
+        a dismissal, a rating only above the neutral 3 stars."""
+        rated = self.point_verbs == "rated"
+        above = np.nan_to_num(self.point_values, nan=0.0) > NEUTRAL_STARS
+        return (self.point_verbs != "dismissed") & (~rated | above)
+
+    def point_labels(self, rows: np.ndarray, suffix: str = "") -> list[str]:
+        """What each point was, in words ("rated X 5★", "bought Y"), as JSON strings."""
+        labels: dict[tuple[str, int, float], str] = {}
+        keys = zip(
+            self.point_verbs[rows].tolist(),
+            self.point_items[rows].tolist(),
+            np.nan_to_num(self.point_values[rows], nan=0.0).tolist(),
+            strict=True,
+        )
+        out = []
+        for key in keys:
+            if key not in labels:
+                verb, pid, value = key
+                name = self.products.get(pid, ("a product",))[0]
+                labels[key] = json.dumps(label_words(verb, name, value) + suffix)
+            out.append(labels[key])
+        return out
+
+    @cached_property
     def _point_order(self) -> np.ndarray:
         return self._newest_first(np.arange(len(self.point_pairs)))
 
@@ -216,7 +244,9 @@ class TrainingData:
         wanted = np.zeros(len(self.users) + 1, dtype=bool)
         wanted[pairs] = True
         wanted[-1] = False  # index -1: a pair not in the data (cites nothing)
-        rows = self._newest_first(np.flatnonzero(wanted[self.point_pairs]))
+        # Only points in the product's favour are reasons (a 2-star rating of a pair that is
+        # positive overall, say because it was bought later, is not cited).
+        rows = self._newest_first(np.flatnonzero(wanted[self.point_pairs] & self.point_positive))
         row_pairs = self.point_pairs[rows]
         lo = np.searchsorted(row_pairs, pairs, side="left")
         hi = np.minimum(np.searchsorted(row_pairs, pairs, side="right"), lo + MAX_POINTS_PER_PAIR)
@@ -226,19 +256,14 @@ class TrainingData:
 
         days = (self.point_stamps[chosen] * 1e6).astype("datetime64[us]").astype("datetime64[D]")
         pids = self.point_items[chosen].tolist()
-        verbs = self.point_verbs[chosen].tolist()
-        labels: dict[tuple[str, int], str] = {}
-        for verb, pid in set(zip(verbs, pids, strict=True)):
-            name = self.products.get(pid, ("a product",))[0]
-            labels[(verb, pid)] = json.dumps(f"{verb} {name}")
         entries = [
             f'{{"kind": "{kind}", "pk": {pk}, "product_id": {pid}, '
-            f'"label": {labels[verb, pid]}, "date": "{day}"}}'
-            for kind, pk, pid, verb, day in zip(
+            f'"label": {label}, "date": "{day}"}}'
+            for kind, pk, pid, label, day in zip(
                 self.point_kinds[chosen].tolist(),
                 self.point_pks[chosen].tolist(),
                 pids,
-                verbs,
+                self.point_labels(chosen),
                 days.astype(str).tolist(),
                 strict=True,
             )
@@ -272,16 +297,19 @@ class TrainingData:
         training uses :meth:`explanations`)."""
         found: dict[tuple[int, int], list[Point]] = defaultdict(list)
         order = self._point_order
-        for cid, pid, kind, pk, verb, stamp in zip(
+        values = self.point_values[order] if len(self.point_values) else np.full(len(order), np.nan)
+        for cid, pid, kind, pk, verb, stamp, value in zip(
             self.point_users[order].tolist(),
             self.point_items[order].tolist(),
             self.point_kinds[order].tolist(),
             self.point_pks[order].tolist(),
             self.point_verbs[order].tolist(),
             self.point_stamps[order].tolist(),
+            values.tolist(),
             strict=True,
         ):
-            found[(cid, pid)].append(Point(kind, pk, verb, datetime.fromtimestamp(stamp, tz=UTC)))
+            when = datetime.fromtimestamp(stamp, tz=UTC)
+            found[(cid, pid)].append(Point(kind, pk, verb, when, value))
         return found
 
 
@@ -289,7 +317,9 @@ _KEY = 1 << 31  # customer * _KEY + product: one int64 key per pair (ids stay be
 
 
 def _purposes(brand: Brand, customer_id: int | None) -> dict[tuple[int, str], bool]:
-    rows = PurposeConsent.objects.filter(purpose__in=[Purpose.PERSONALIZATION, Purpose.CONTACT])
+    rows = PurposeConsent.objects.filter(
+        purpose__in=[Purpose.PERSONALIZATION, Purpose.CONTACT, Purpose.CROSS_BRAND]
+    )
     if customer_id is not None:
         rows = rows.filter(customer_id=customer_id)
     return {(c, p): g for c, p, g in rows.values_list("customer_id", "purpose", "granted")}
@@ -313,7 +343,11 @@ def _per_customer(customers: np.ndarray, *rules) -> list[np.ndarray]:
 
 
 def training_data(
-    *, brand_id: int, customer_id: int | None = None, now: datetime | None = None
+    *,
+    brand_id: int,
+    customer_id: int | None = None,
+    customer_ids: list[int] | None = None,
+    now: datetime | None = None,
 ) -> TrainingData:
     """Allowed interactions of a brand (or one of its customers) as one rating per pair.
 
@@ -337,6 +371,10 @@ def training_data(
         kinds_off = kinds_off.filter(customer_id=customer_id)
         events = events.filter(customer_id=customer_id)
         lines = lines.filter(order__customer_id=customer_id)
+    if customer_ids is not None:  # a few customers (their signals seen from another brand)
+        kinds_off = kinds_off.filter(customer_id__in=customer_ids)
+        events = events.filter(customer_id__in=customer_ids)
+        lines = lines.filter(order__customer_id__in=customer_ids)
     off: dict[int, set[str]] = defaultdict(set)
     for cid, kind in kinds_off.values_list("customer_id", "data_kind"):
         off[cid].add(kind)
@@ -433,11 +471,30 @@ def _to_ratings(brand, cols, products, allowed, now, hour_users, hours) -> Train
         point_pks=cols["pks"],
         point_verbs=verbs[cols["kinds"]],
         point_stamps=stamps,
+        point_values=np.asarray(cols["values"], dtype=np.float64),
     )
 
 
+NEUTRAL_STARS = 3.0
+_LABELS = {"added to your cart": "added {name} to your cart"}
+
+
+def label_words(verb: str, name: str, value: float = 0.0) -> str:
+    """A reason in words: "rated X 5★", "bought X", "added X to your cart"."""
+    if verb == "rated":
+        return f"rated {name} {value:g}★"
+    return _LABELS.get(verb, "{verb} {name}").format(verb=verb, name=name)
+
+
 def point_label(point: Point, product_name: str) -> str:
-    return f"{point.verb} {product_name}"
+    return label_words(point.verb, product_name, point.value)
+
+
+def point_is_positive(point: Point) -> bool:
+    """Whether a point may be cited as a reason (as ``TrainingData.point_positive``)."""
+    if point.verb == "rated":
+        return point.value > NEUTRAL_STARS
+    return point.verb != "dismissed"
 
 
 # --------------------------------------------------------------------------------------------

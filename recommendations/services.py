@@ -2,15 +2,16 @@
 
 Flow of a retrain (`train_brand`): claim the pending TrainingRun with a conditional UPDATE
 (or create it already claimed) → extract allowed ratings (selectors.training_data: numeric
-columns, one query per table) → fit the ranking model (EASE, float32 Cholesky; SVD for
-catalogues above ml.EASE_MAX_ITEMS) → sparse scores for every customer → exclude what they
-already know → top-N → explanations from their own points (built as JSON text, looked up
-only for the pairs cited) → artefact → one transaction replaces the brand's result set
+columns, one query per table) → ``training.fit_and_rank``: sparse signals, the model the
+catalogue size picks (EASE up to mlcore.rank.EASE_MAX_ITEMS items, ALS above) with its reg
+tuned for this brand on a validation cut of its own data, top-N for every customer in
+chunks of users, explanations from their own points (built as JSON text, looked up only for
+the pairs cited) → artefact → one transaction replaces the brand's result set
 (plain-SQL bulk inserts: executemany on SQLite, COPY on PostgreSQL), flips the active run
 and writes one audit row per customer touched → superseded artefacts are deleted (an
 erased customer's data must not survive) → cache invalidated. A customer's recompute
-scores their current data with the active model, so a change to their data shows at once,
-without a brand retrain.
+folds their current data into the active model, so a change to their data shows within
+seconds, without a brand retrain.
 """
 
 from __future__ import annotations
@@ -33,24 +34,18 @@ from accounts.locks import customers_lock
 from accounts.models import AuditEvent, Brand, Customer
 from ledger.models import Event, EventKind, Order, Product, Source
 
-from . import ml, selectors, widget_memo
+from . import ml, selectors, training, widget_memo
 from .models import ContactHourInference, InferredInterest, Recommendation, TrainingRun
+from .training import Recs
 
 log = logging.getLogger(__name__)
 
-TOP_N = 10
-MIN_RATINGS = 3  # fewer than this: honest cold start (popular items, labelled as such)
-EXPLAIN_ITEMS = 2  # own items cited per recommendation
-POPULAR_KEEP = 50
 RECOMPUTE_DEBOUNCE_SECONDS = 3
 STALE_RUNNING = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
 STALE_PENDING = timedelta(hours=1)
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
-SVD_PARAMS = {"n_factors": 100, "n_epochs": 20, "lr_all": 0.005, "reg_all": 0.02}
-SCORE_CHUNK = 2048  # users scored per matrix product (bounds memory on big brands)
-EXPLAIN_CHUNK = 1024  # users scored and explained at once (a users x items block)
 
-_model_cache: dict[str, ml.FactorModel | ml.ItemModel] = {}
+_model_cache: dict[str, training.Artefact] = {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,16 +122,16 @@ def train_brand(
     artefact = ""
     try:
         data = selectors.training_data(brand_id=brand_id)
-        result = _fit_and_rank(data)
-        if result.model is not None:
+        fingerprint = _fingerprint(data)
+        previous, same_data = _previous_choices(brand_id, fingerprint)
+        result = training.fit_and_rank(data, previous=previous, same_data=same_data)
+        if result.artefact is not None:
             artefact = str(_artefact_path(brand_id, run_id))
-            if isinstance(result.model, ml.ItemModel):
-                ml.save_item_model(artefact, result.model)
-            else:
-                ml.save_model(artefact, result.model)
+            training.save(artefact, result.artefact)
         with transaction.atomic():
             touched = _replace_brand_results(brand_id, run_id, data, result)
-            _activate(run_id, brand_id, data, result, artefact, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            _activate(run_id, brand_id, fingerprint, data, result, artefact, seconds)
             _audit_bulk(touched, brand_id, "recommendations.train_brand")
         # Committed (tasks call this outside any transaction): now the old artefacts and the
         # cached results they shaped can go.
@@ -159,196 +154,6 @@ def train_brand(
     return TrainingRun.objects.get(pk=run_id)
 
 
-class Recs:
-    """Result rows to write, column by column: plain values (no model instance or tuple per
-    row), explanations already as JSON text (see ``TrainingData.explanations``)."""
-
-    FIELDS = ("customer_ids", "product_ids", "ranks", "scores", "popular", "explanations")
-
-    def __init__(
-        self, customer_ids=(), product_ids=(), ranks=(), scores=(), popular=(), explanations=()
-    ):
-        self.customer_ids: list[int] = list(customer_ids)
-        self.product_ids: list[int] = list(product_ids)
-        self.ranks: list[int] = list(ranks)
-        self.scores: list[float] = list(scores)
-        self.popular: list[bool] = list(popular)
-        self.explanations: list[str] = list(explanations)
-
-    def extend(self, other: Recs) -> None:
-        for name in self.FIELDS:
-            getattr(self, name).extend(getattr(other, name))
-
-    def __len__(self) -> int:
-        return len(self.customer_ids)
-
-
-class _Ranked:
-    """What one training produced, ready to be written."""
-
-    def __init__(self) -> None:
-        self.model: ml.ItemModel | ml.FactorModel | None = None
-        self.algorithm = TrainingRun.Algorithm.SVD.value
-        self.n_users = 0
-        self.n_items = 0
-        self.recommendations = Recs()
-        self.popular: list[int] = []
-        self.metrics: dict = {}
-
-
-def _fit_and_rank(data: selectors.TrainingData) -> _Ranked:
-    """Fit the ranking model and rank every customer's top-N (one of two models):
-
-    * EASE (``ml.fit_ease``, implicit item-item) when the catalogue has at most
-      ``ml.EASE_MAX_ITEMS`` rated items: the model that beats popularity on the time-split
-      hold-out (Q2), and whose scores are exactly explained by the customer's own items.
-    * SVD factors otherwise (an items x items matrix would be too big).
-    """
-    out = _Ranked()
-    active = np.array([pid for pid, (_, _, on) in data.products.items() if on], dtype=np.int64)
-    if data.n_ratings == 0:
-        out.popular = active[:POPULAR_KEEP].tolist()
-        return out
-    user_ids, user_codes = data.user_index
-    item_ids, item_codes = data.item_index
-    out.n_users, out.n_items = len(user_ids), len(item_ids)
-    inactive = ~np.isin(item_ids, active)
-    by_popularity = ml.popular_codes(item_codes, data.ratings, out.n_items)
-    out.popular = item_ids[by_popularity[~inactive[by_popularity]]][:POPULAR_KEEP].tolist()
-    positive, known = ml.interaction_matrices(
-        user_codes, item_codes, data.ratings, (out.n_users, out.n_items)
-    )
-    if out.n_items <= ml.EASE_MAX_ITEMS:
-        _rank_ease(data, out, user_ids, item_ids, positive, known, inactive)
-    else:
-        _rank_svd(data, out, active)
-    ranked = set(out.recommendations.customer_ids)
-    counts = known.sum(axis=1)
-    cold = {
-        int(user_ids[u]): set(item_ids[known[u]].tolist())
-        for u in range(out.n_users)
-        if int(user_ids[u]) not in ranked or counts[u] < MIN_RATINGS
-    }
-    out.recommendations.extend(_popular_rows(cold, out.popular))
-    out.metrics = {"popular": out.popular, "cold_start_customers": len(cold)}
-    return out
-
-
-def _rank_ease(data, out: _Ranked, user_ids, item_ids, positive, known, inactive) -> None:
-    weights = ml.fit_ease(positive, reg=ml.EASE_REG)
-    out.model = ml.ItemModel(weights, item_ids.astype(str), user_ids.astype(str))
-    out.algorithm = "ease"
-    codes = (data.user_index[1], data.item_index[1])
-    own = ml.positive_csr(*codes, data.ratings, known.shape)  # each row: their positive items
-    # Personal results need MIN_RATINGS interactions and at least one positive one.
-    eligible = np.flatnonzero((known.sum(axis=1) >= MIN_RATINGS) & (np.diff(own.indptr) > 0))
-    for start in range(0, len(eligible), EXPLAIN_CHUNK):
-        rows = eligible[start : start + EXPLAIN_CHUNK]
-        scores = ml.score_item_item(own[rows], weights)
-        best, values = ml.top_n(scores, known[rows] | inactive[None, :], TOP_N)
-        cited, _ = ml.explain_item_item_batch(weights, own[rows], best, k=EXPLAIN_ITEMS)
-        out.recommendations.extend(
-            _personal_rows(data, user_ids[rows], item_ids, best, values, cited)
-        )
-
-
-def _rank_svd(data, out: _Ranked, active: np.ndarray) -> None:
-    """Large catalogues: Funk SVD factors, explained by factor cosine similarity."""
-    trainset = ml.build_trainset(data.users, data.items, data.ratings)
-    algo = ml.fit_svd(trainset, random_state=0, **SVD_PARAMS)
-    model = ml.factor_model(algo, trainset)
-    out.model = model
-    item_ids = model.raw_iids.astype(np.int64)  # Surprise's inner order
-    inactive = ~np.isin(item_ids, active)
-    unit = ml.unit_rows(model.qi)
-    neutral = sum(trainset.rating_scale) / 2.0
-    eligible, best_all, values_all, whys = [], [], [], []
-    for start in range(0, trainset.n_users, SCORE_CHUNK):
-        uids = np.arange(start, min(start + SCORE_CHUNK, trainset.n_users))
-        scores = ml.score_all_svd(algo, trainset, uids, clip=False)
-        known = np.zeros_like(scores, dtype=bool)
-        for row, uid in enumerate(uids):
-            known[row, [i for i, _ in trainset.ur[uid]]] = True
-        best, values = ml.top_n(scores, known | inactive[None, :], TOP_N)
-        for row, uid in enumerate(uids):
-            rated = trainset.ur[uid]
-            if len(rated) < MIN_RATINGS:
-                continue  # cold start: filled with popular items by the caller
-            picks = best[row][best[row] >= 0]
-            rated_items = np.array([i for i, _ in rated], dtype=np.intp)
-            rated_values = np.array([r for _, r in rated])
-            whys.append(
-                ml.explain_many_from_factors(
-                    unit, rated_items, rated_values, picks, baseline=neutral, k=EXPLAIN_ITEMS
-                )
-            )
-            eligible.append(int(model.raw_uids[uid]))
-            best_all.append(best[row])
-            values_all.append(values[row])
-    if eligible:
-        out.recommendations = _personal_rows(
-            data,
-            np.array(eligible),
-            item_ids,
-            np.array(best_all),
-            np.array(values_all),
-            _cited(whys),
-        )
-
-
-def _cited(whys: list[list[list[tuple[int, float]]]]) -> np.ndarray:
-    """Per-user lists of per-pick ``(item, contribution)`` explanations as the (users, TOP_N,
-    EXPLAIN_ITEMS) item array ``ml.explain_item_item_batch`` gives (``-1``: nothing)."""
-    cited = np.full((len(whys), TOP_N, EXPLAIN_ITEMS), -1, dtype=np.intp)
-    for user, user_whys in enumerate(whys):
-        for slot, why in enumerate(user_whys[:TOP_N]):
-            for place, (iid, _contribution) in enumerate(why[:EXPLAIN_ITEMS]):
-                cited[user, slot, place] = iid
-    return cited
-
-
-def _personal_rows(data, customers, item_ids, best, values, cited) -> Recs:
-    """Result rows of ``customers`` (one row of ``best`` / ``values`` / ``cited`` each), with
-    explanations. ``cited[u, slot]`` are the customer's own items (indices into
-    ``item_ids``) behind that pick; their points are looked up in one batch and are always
-    the customer's own (``data`` holds only allowed points, keyed by customer)."""
-    valid = best >= 0  # top_n pads with -1 at the end
-    owner, slot = np.nonzero(valid)  # row-major: by customer, then rank
-    rec_customers = np.asarray(customers, dtype=np.int64)[owner]
-    cites = np.asarray(cited)[valid]  # (recs, EXPLAIN_ITEMS), largest contribution first
-    rec_of, place = np.nonzero(cites >= 0)
-    n = len(rec_customers)
-    explanations = data.explanations(
-        rec_of, rec_customers[rec_of], item_ids[cites[rec_of, place]], n
-    )
-    return Recs(
-        rec_customers.tolist(),
-        item_ids[best[valid]].astype(np.int64).tolist(),
-        (slot + 1).tolist(),
-        np.asarray(values, dtype=np.float64)[valid].tolist(),
-        [False] * n,
-        explanations,
-    )
-
-
-def _popular_rows(known: dict[int, set[int]], popular: list[int]) -> Recs:
-    """Cold start: the brand's popular items the customer has not interacted with."""
-    rows = Recs()
-    for cid, seen in sorted(known.items()):
-        picks = [p for p in popular if p not in seen][:TOP_N]
-        rows.extend(
-            Recs(
-                [cid] * len(picks),
-                picks,
-                range(1, len(picks) + 1),
-                [0.0] * len(picks),
-                [True] * len(picks),
-                ["[]"] * len(picks),
-            )
-        )
-    return rows
-
-
 def _interests_and_hours(data) -> tuple[list[tuple], list[tuple]]:
     """(customer, category, weight) and (customer, hour, confidence) rows."""
     item_values, codes = data.item_index
@@ -369,7 +174,28 @@ def _interests_and_hours(data) -> tuple[list[tuple], list[tuple]]:
     return interest_rows, hour_rows
 
 
-def _replace_brand_results(brand_id: int, run_id: int, data, result: _Ranked) -> set[int]:
+def _fingerprint(data) -> str:
+    return ml.data_fingerprint(data.users, data.items, data.ratings) if data.n_ratings else ""
+
+
+def _previous_choices(brand_id: int, fingerprint: str):
+    """The regs tuned for this brand by earlier successful runs (newest per algorithm: the
+    next search looks around them), and the choice of a run on these very signals."""
+    regs: dict[str, float] = {}
+    same = None
+    runs = TrainingRun.objects.filter(
+        brand_id=brand_id, state=TrainingRun.State.SUCCEEDED, reg__isnull=False
+    ).values_list("algorithm", "reg", "metrics", "data_fingerprint")[:10]
+    for algorithm, reg, metrics, seen in runs:
+        validation = (metrics or {}).get("validation", {})
+        if validation.get("tuned"):
+            regs.setdefault(algorithm, reg)
+        if same is None and fingerprint and seen == fingerprint:
+            same = (algorithm, reg, validation)
+    return regs, same
+
+
+def _replace_brand_results(brand_id: int, run_id: int, data, result: training.Fitted) -> set[int]:
     scope = {"brand_id": brand_id}
     before: set[int] = set()
     # Everyone with a row before: a customer whose only row goes (a contact hour, say) is
@@ -487,25 +313,29 @@ def _now_db():
     return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
-def _activate(run_id, brand_id, data, result: _Ranked, artefact: str, seconds: float) -> None:
+def _activate(
+    run_id, brand_id, fingerprint, data, result: training.Fitted, artefact: str, seconds: float
+) -> None:
     TrainingRun.objects.filter(brand_id=brand_id, is_active=True).exclude(pk=run_id).update(
         is_active=False
     )
-    params = {"reg": ml.EASE_REG, "min_rating": ml.EASE_MIN_RATING}
+    params: dict = {"reg": result.reg}
+    if result.artefact is not None and result.algorithm == "als":
+        p = training.als_params(result.reg or 0.0)
+        params |= {"factors": p.factors, "alpha": p.alpha, "iterations": p.iterations}
     TrainingRun.objects.filter(pk=run_id).update(
         state=TrainingRun.State.SUCCEEDED,
         is_active=True,
         algorithm=result.algorithm,
-        data_fingerprint=ml.data_fingerprint(data.users, data.items, data.ratings)
-        if data.n_ratings
-        else "",
+        reg=result.reg,
+        data_fingerprint=fingerprint,
         n_users=result.n_users,
         n_items=result.n_items,
         n_ratings=data.n_ratings,
         metrics={
             **result.metrics,
             "popular": result.popular,
-            "params": params if result.algorithm == "ease" else SVD_PARAMS,
+            "params": params,
         },
         artefact_path=artefact,
         duration_seconds=seconds,
@@ -567,7 +397,8 @@ def _artefact_path(brand_id: int, run_id: int) -> Path:
 def _discard(path: str) -> None:
     if path:
         Path(path).unlink(missing_ok=True)
-        _model_cache.pop(path, None)
+        for key in [k for k in _model_cache if k.split("|")[0] == path]:
+            _model_cache.pop(key, None)
 
 
 def _after_commit(brand_id: int, customer_ids: set[int], keep: str) -> None:
@@ -575,8 +406,9 @@ def _after_commit(brand_id: int, customer_ids: set[int], keep: str) -> None:
     for file in _artefact_dir(brand_id).glob("*.npz"):
         if str(file) != keep:
             _discard(str(file))
-    for path in [p for p in _model_cache if p != keep and f"/models/{brand_id}/" in p]:
-        _model_cache.pop(path, None)
+    for key in list(_model_cache):  # keys: "path|mtime|size"
+        if key.split("|")[0] != keep and f"/models/{brand_id}/" in key:
+            _model_cache.pop(key, None)
     _cache_forget(brand_ids=[brand_id], customer_ids=customer_ids, anonymous=True)
     selectors.popular_cache_forget(brand_id=brand_id)
 
@@ -625,29 +457,35 @@ def nightly_retrain() -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _load_model(path: str) -> ml.FactorModel | ml.ItemModel | None:
+def _load_model(path: str) -> training.Artefact | None:
     if not path or not Path(path).is_file():
         return None
-    if path not in _model_cache:
+    # Keyed by the file's identity too: a path can be reused by a later run (ids restart
+    # when a database is rebuilt), and a stale model would rank with someone else's items.
+    stat = Path(path).stat()
+    key = f"{path}|{stat.st_mtime_ns}|{stat.st_size}"
+    if key not in _model_cache:
         _model_cache.clear()  # one brand's model at a time is plenty for a worker
-        _model_cache[path] = ml.load_any_model(path)
-    return _model_cache[path]
+        _model_cache[key] = training.load(path)
+    return _model_cache[key]
 
 
 def customer_recompute(*, customer_id: int) -> int:
     """Recompute one customer's results on every brand's active model; returns rows written.
 
-    Their current allowed data is scored with the active model (EASE: their positive items
-    times the item weights; SVD: ratings folded in with item factors fixed), so new data
-    counts and withdrawn data stops counting at once. Too little data, or no model yet:
-    popular items, labelled as cold start. Purpose off: no personal results at all.
+    Their current allowed data is folded into the active model (training.rank_one: EASE
+    scores are their history x B; ALS solves their factors against the fixed item factors),
+    so new data counts and withdrawn data stops counting at once, without a brand retrain.
+    Too little data, or no model yet: popular items, labelled as cold start. Purpose off: no
+    personal results at all.
     """
     if not Customer.objects.filter(pk=customer_id).exists():
         return 0
     written = 0
     for run in TrainingRun.objects.filter(is_active=True).select_related("brand"):
         data = selectors.training_data(brand_id=run.brand_id, customer_id=customer_id)
-        recs = _rank_one(data, customer_id, run)
+        artefact = _load_model(run.artefact_path)
+        recs = training.rank_one(data, customer_id, artefact, run.metrics.get("popular", []))
         interests, hours = _interests_and_hours(data)
         scope = {"brand_id": run.brand_id, "customer_id": customer_id}
         with transaction.atomic():
@@ -664,47 +502,6 @@ def customer_recompute(*, customer_id: int) -> int:
         _cache_forget(brand_ids=[run.brand_id], customer_ids=[customer_id])
         written += len(recs) + len(interests) + len(hours)
     return written
-
-
-def _rank_one(data, customer_id: int, run: TrainingRun) -> Recs:
-    if not data.personalization.get(customer_id, False):
-        return Recs()  # personalization is off: no personal results, not even cold-start rows
-    model = _load_model(run.artefact_path)
-    popular = run.metrics.get("popular", [])
-    known_products = {int(p) for p in data.items.tolist()}
-    active = {pid for pid, (_, _, on) in data.products.items() if on}
-    cold = _popular_rows({customer_id: known_products}, [p for p in popular if p in active])
-    if model is None or data.n_ratings < MIN_RATINGS:
-        return cold
-    item_ids = model.raw_iids.astype(np.int64)
-    index = {int(pid): i for i, pid in enumerate(item_ids.tolist())}
-    inner = np.array([index.get(int(p), -1) for p in data.items.tolist()], dtype=np.intp)
-    found = inner >= 0
-    known = np.isin(item_ids, list(known_products)) | ~np.isin(item_ids, list(active))
-    if isinstance(model, ml.ItemModel):
-        own = np.unique(inner[found & (data.ratings >= model.min_rating)])
-        if len(own) == 0:
-            return cold  # nothing positive to go on: honest cold start
-        positive = np.zeros((1, len(item_ids)), dtype=np.float32)
-        positive[0, own] = 1.0
-        scores = ml.score_item_item(positive, model.weights)
-        best, values = ml.top_n(scores, known[None, :], TOP_N)
-        picks = best[0][best[0] >= 0]
-        whys = ml.explain_item_item(model.weights, own, picks, k=EXPLAIN_ITEMS)
-    else:
-        bu, pu = ml.fold_in_user(model, inner[found], data.ratings[found])
-        scores = ml.score_user(model, bu, pu, clip=False)
-        best, values = ml.top_n(scores[None, :], known[None, :], TOP_N)
-        picks = best[0][best[0] >= 0]
-        whys = ml.explain_many_from_factors(
-            ml.unit_rows(model.qi),
-            inner[found],
-            data.ratings[found],
-            picks,
-            baseline=sum(model.rating_scale) / 2.0,
-            k=EXPLAIN_ITEMS,
-        )
-    return _personal_rows(data, np.array([customer_id]), item_ids, best, values, _cited([whys]))
 
 
 @transaction.atomic

@@ -33,6 +33,9 @@ class Params:
     alpha: float = 1.0
     iterations: int = 8
     seed: int = 0
+    #: ``implicit``'s own threads (0: one per core). A worker trains one brand per task and
+    #: shares its machine with other workers, so training asks for 1 (``services``).
+    num_threads: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +79,7 @@ def _solver(params: Params, item_factors: np.ndarray | None = None) -> Alternati
             alpha=params.alpha,
             iterations=params.iterations,
             random_state=params.seed,
+            num_threads=params.num_threads,
         )
     if item_factors is not None:
         solver.item_factors = item_factors

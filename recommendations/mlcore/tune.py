@@ -47,6 +47,8 @@ class Choice(NamedTuple):
     #: validation NDCG@10 of every candidate: {"ease": {reg: ndcg}, "als": {...}}
     table: dict[str, dict[float, float]]
     validation_users: int
+    #: popularity's NDCG@10 on the same validation users (what the choice must beat)
+    popularity: float = 0.0
 
 
 def _ndcg(model: rank.Model, split: evaluate.Holdout) -> float:
@@ -96,7 +98,9 @@ def choose(
         for reg, ndcg in row.items()
     ]
     _, _, _, name, reg = max(candidates)
-    return Choice(name, reg, table, len(split.users))  # type: ignore[arg-type]
+    lists = evaluate.popularity_lists(split, depth=10)
+    baseline = evaluate.metrics(lists, split.relevant, positive.shape[1]).ndcg.mean()
+    return Choice(name, reg, table, len(split.users), float(baseline))  # type: ignore[arg-type]
 
 
 def tune_brand(
@@ -110,20 +114,26 @@ def tune_brand(
     max_users: int = 2000,
     weighting: signals.Weighting = "binary",
     previous: dict[str, float] | None = None,
+    algorithms: Sequence[rank.Algorithm] | None = None,
     seed: int = 0,
-) -> Choice:
+) -> Choice | None:
     """Training-time choice for one brand: validate on its newest 20% of signals.
 
     Cost: one fit per grid value (five, or three around the ``previous`` regs stored for
     this brand), EASE only where the catalogue allows it, validation ranked for at most
-    ``max_users`` customers.
+    ``max_users`` customers. ``algorithms``: the candidates (default: EASE and ALS where
+    the catalogue allows EASE, else ALS). None when the cut leaves no one to validate on
+    (a brand too small to tune: the caller keeps its default or previous reg).
     """
     cut = evaluate.global_time(stamps, fraction=0.2)
     split = evaluate.holdout(user_codes, item_codes, ratings, cut, shape, weighting=weighting)
     split = _sample(split, max_users, seed)
-    algorithms: tuple[rank.Algorithm, ...] = (
-        ("ease", "als") if rank.choose(shape[1], threshold=threshold) == "ease" else ("als",)
-    )
+    if len(split.users) == 0 or split.train.positive.nnz == 0:
+        return None
+    if algorithms is None:
+        algorithms = (
+            ("ease", "als") if rank.choose(shape[1], threshold=threshold) == "ease" else ("als",)
+        )
     before = previous or {}
     n_signals = split.train.positive.nnz
     return choose(

@@ -138,10 +138,12 @@ def test_explanations_are_the_cited_pairs_own_points_newest_first_as_json(
                 "kind": p.kind,
                 "pk": p.pk,
                 "product_id": product,
-                "label": f"{p.verb} {data.products[product][0]}",
+                "label": selectors.point_label(p, data.products[product][0]),
                 "date": p.when.date().isoformat(),
             }
-            for p in data.points[(customer, product)][: selectors.MAX_POINTS_PER_PAIR]
+            for p in [
+                q for q in data.points[(customer, product)] if selectors.point_is_positive(q)
+            ][: selectors.MAX_POINTS_PER_PAIR]
         ]
 
     cites = [(alice.pk, shoe), (alice.pk, other_shoe), (alice.pk, bob_history[0].product_id)]

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from recommendations import services
+from recommendations import services, training
 from recommendations.models import (
     ContactHourInference,
     InferredInterest,
@@ -203,13 +203,13 @@ def test_a_retrain_stores_what_it_ranked_and_audits_everyone_touched(
 ):
     brand, products = shop
     ranked = []
-    fit_and_rank = services._fit_and_rank
+    fit_and_rank = training.fit_and_rank
 
-    def spy(data):
-        ranked.append(result := fit_and_rank(data))
+    def spy(data, **kwargs):
+        ranked.append(result := fit_and_rank(data, **kwargs))
         return result
 
-    monkeypatch.setattr(services, "_fit_and_rank", spy)
+    monkeypatch.setattr(training, "fit_and_rank", spy)
     first = services.train_brand(brand_id=brand.pk)
     off = Recommendation.objects.filter(customer=alice).order_by("rank").first()
     Recommendation.objects.filter(pk=off.pk).update(in_use=False)

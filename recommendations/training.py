@@ -1,0 +1,337 @@
+"""A brand's extracted signals → the pure core (``mlcore``) → result rows, and back for one
+customer (fold-in). No writes here: ``services`` claims runs, writes rows and audits.
+
+Training (:func:`fit_and_rank`): signals become two CSR matrices (positive evidence, every
+known pair); the catalogue size picks the model (EASE up to ``rank.EASE_MAX_ITEMS`` items,
+ALS above); its regularisation is tuned for this brand on the newest 20% of its signals
+(``tune.tune_brand``: a validation cut of the training data, never anything else) and the
+chosen value and validation figures go on the TrainingRun; every eligible customer is ranked
+in chunks of users with their cited signals, so no users x items array is ever built.
+
+Fold-in (:func:`rank_one`): one customer's current signals against the active model (EASE:
+their history x B, exactly training's arithmetic; ALS: their factors solved against the
+fixed item factors), so their list follows their data within seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from . import crossbrand_data, selectors
+from .mlcore import als, rank, signals, tune
+
+TOP_N = 10
+MIN_RATINGS = 3  # fewer than this: honest cold start (popular items, labelled as such)
+EXPLAIN_ITEMS = 2  # own items cited per recommendation
+POPULAR_KEEP = 50
+#: ``implicit``'s threads per training task: one task per brand per worker process, so
+#: parallelism comes from workers (``celery -c N``), not from one task taking every core.
+ALS_THREADS = 1
+#: Regularisation used when a brand is too small to tune (nobody left to validate on).
+DEFAULT_REG = {"ease": rank.EASE_REG, "als": als.DEFAULT.reg}
+
+
+class Recs:
+    """Result rows to write, column by column: plain values (no model instance or tuple per
+    row), explanations already as JSON text (see ``TrainingData.explanations``)."""
+
+    FIELDS = ("customer_ids", "product_ids", "ranks", "scores", "popular", "explanations")
+
+    def __init__(
+        self, customer_ids=(), product_ids=(), ranks=(), scores=(), popular=(), explanations=()
+    ):
+        self.customer_ids: list[int] = list(customer_ids)
+        self.product_ids: list[int] = list(product_ids)
+        self.ranks: list[int] = list(ranks)
+        self.scores: list[float] = list(scores)
+        self.popular: list[bool] = list(popular)
+        self.explanations: list[str] = list(explanations)
+
+    def extend(self, other: Recs) -> None:
+        for name in self.FIELDS:
+            getattr(self, name).extend(getattr(other, name))
+
+    def __len__(self) -> int:
+        return len(self.customer_ids)
+
+
+@dataclasses.dataclass
+class Artefact:
+    """What serving a customer needs from a training: the model and its item order."""
+
+    model: rank.Model
+    item_ids: np.ndarray  # product id of each model column
+    user_ids: np.ndarray  # whom it was trained on (an erasure check reads it)
+    categories: crossbrand_data.Categories | None = None
+
+
+@dataclasses.dataclass
+class Fitted:
+    """What one training produced, ready to be written."""
+
+    artefact: Artefact | None = None
+    algorithm: str = "ease"
+    reg: float | None = None
+    n_users: int = 0
+    n_items: int = 0
+    recommendations: Recs = dataclasses.field(default_factory=Recs)
+    popular: list[int] = dataclasses.field(default_factory=list)
+    metrics: dict = dataclasses.field(default_factory=dict)
+
+
+def als_params(reg: float) -> als.Params:
+    return dataclasses.replace(als.DEFAULT, reg=reg, num_threads=ALS_THREADS)
+
+
+def _active(data: selectors.TrainingData) -> np.ndarray:
+    return np.array([pid for pid, (_, _, on) in data.products.items() if on], dtype=np.int64)
+
+
+def fit_and_rank(
+    data: selectors.TrainingData,
+    *,
+    previous: dict[str, float] | None = None,
+    same_data: tuple[str, float, dict] | None = None,
+) -> Fitted:
+    """Fit the brand's model and rank every customer (see the module doc).
+
+    ``previous``: regs tuned by earlier runs (the search looks around them). ``same_data``:
+    (algorithm, reg, validation) of a run on exactly these signals: its choice is reused,
+    so a rerun on unchanged data gives the same lists (and skips the search).
+    """
+    out = Fitted()
+    active = _active(data)
+    if data.n_ratings == 0:
+        out.popular = active[:POPULAR_KEEP].tolist()
+        return out
+    user_ids, user_codes = data.user_index
+    item_ids, item_codes = data.item_index
+    shape = (len(user_ids), len(item_ids))
+    out.n_users, out.n_items = shape
+    inter = signals.interactions(user_codes, item_codes, data.ratings, shape)
+    inactive = ~np.isin(item_ids, active)
+    order = signals.popularity(inter.known)
+    out.popular = item_ids[order[~inactive[order]]][:POPULAR_KEEP].tolist()
+
+    out.algorithm = rank.choose(shape[1], threshold=rank.EASE_MAX_ITEMS)
+    if same_data is not None and same_data[0] == out.algorithm:
+        out.reg, validation = same_data[1], {**same_data[2], "reused": True}
+    else:
+        choice = tune.tune_brand(
+            user_codes,
+            item_codes,
+            data.ratings,
+            data.stamps,
+            shape,
+            previous=previous,
+            algorithms=(out.algorithm,),  # type: ignore[arg-type]
+        )
+        default = (previous or {}).get(out.algorithm, DEFAULT_REG[out.algorithm])
+        out.reg, validation = (choice.reg if choice else default), _validation(choice)
+    model = rank.fit(
+        inter.positive, algorithm=out.algorithm, ease_reg=out.reg, als_params=als_params(out.reg)
+    )
+    categories = crossbrand_data.categories(data, item_ids, inter.positive)
+    out.artefact = Artefact(model, item_ids, user_ids, categories)
+    # Personal results need MIN_RATINGS interactions and at least one positive one.
+    eligible = np.flatnonzero(
+        (np.diff(inter.known.indptr) >= MIN_RATINGS) & (np.diff(inter.positive.indptr) > 0)
+    )
+    foreign = crossbrand_data.foreign(data, categories, user_ids[eligible])
+    out.recommendations = _rank_rows(
+        data, out.artefact, inter, eligible, user_ids[eligible], inactive, foreign, factors=True
+    )
+    ranked = set(out.recommendations.customer_ids)
+    counts = np.diff(inter.known.indptr)
+    cold = {
+        int(user_ids[u]): set(item_ids[inter.known[u].indices].tolist())
+        for u in range(shape[0])
+        if int(user_ids[u]) not in ranked or counts[u] < MIN_RATINGS
+    }
+    out.recommendations.extend(popular_rows(cold, out.popular))
+    out.metrics = {
+        "popular": out.popular,
+        "cold_start_customers": len(cold),
+        "positive_signals": int(inter.positive.nnz),
+        "cross_brand_customers": foreign.n_allowed if foreign else 0,
+        "validation": validation,
+    }
+    return out
+
+
+def _validation(choice: tune.Choice | None) -> dict:
+    """Offline figures of the tuning, for staff (admin): NDCG@10 of every candidate reg
+    against popularity on the same validation customers."""
+    if choice is None:
+        return {"tuned": False, "note": "too little data to validate on; default reg"}
+    return {
+        "tuned": True,
+        "users": choice.validation_users,
+        "ndcg_at_10": max(choice.table[choice.algorithm].values()),
+        "popularity_ndcg_at_10": choice.popularity,
+        "grid": {
+            name: {f"{reg:g}": ndcg for reg, ndcg in row.items()}
+            for name, row in choice.table.items()
+        },
+    }
+
+
+def _rank_rows(
+    data: selectors.TrainingData,
+    artefact: Artefact,
+    inter: signals.Interactions,
+    rows: np.ndarray,
+    customers: np.ndarray,
+    inactive: np.ndarray,
+    foreign: crossbrand_data.Foreign | None,
+    *,
+    factors: bool,
+) -> Recs:
+    """Top-N with cited signals for ``rows`` of ``inter`` (``customers``: their ids), a
+    chunk of users at a time. ``factors``: use the ALS user factors training solved (the
+    same exact solve a fold-in does) instead of solving them again."""
+    model = artefact.model
+    user_factors = None
+    if factors and isinstance(model, als.Model):
+        user_factors = model.user_factors[rows]
+    recs = Recs()
+    chunks = rank.rank(
+        model,
+        inter.positive[rows],
+        inter.known[rows],
+        user_factors=user_factors,
+        excluded=inactive,
+        foreign=foreign.core if foreign else None,
+        n=TOP_N,
+        k=EXPLAIN_ITEMS,
+    )
+    for chunk in chunks:
+        recs.extend(_personal_rows(data, customers[chunk.rows], artefact.item_ids, chunk, foreign))
+    return recs
+
+
+def _personal_rows(data, customers, item_ids, chunk: rank.Ranked, foreign) -> Recs:
+    """Result rows of one ranked chunk with explanations: ``chunk.cited`` are each
+    customer's own items behind a pick (their allowed points are looked up in one batch and
+    are always their own), ``chunk.foreign_cited`` categories from another brand."""
+    valid = chunk.items >= 0  # -1: no personal pick in that slot
+    owner, slot = np.nonzero(valid)  # row-major: by customer, then rank
+    rec_customers = np.asarray(customers, dtype=np.int64)[owner]
+    cites = chunk.cited[valid]  # (recs, EXPLAIN_ITEMS), largest contribution first
+    rec_of, place = np.nonzero(cites >= 0)
+    n = len(rec_customers)
+    explanations = data.explanations(
+        rec_of, rec_customers[rec_of], item_ids[cites[rec_of, place]], n
+    )
+    if foreign is not None:
+        foreign.add_cites(explanations, rec_customers, chunk.foreign_cited[valid])
+    return Recs(
+        rec_customers.tolist(),
+        item_ids[chunk.items[valid]].astype(np.int64).tolist(),
+        (slot + 1).tolist(),
+        np.asarray(chunk.scores, dtype=np.float64)[valid].tolist(),
+        [False] * n,
+        explanations,
+    )
+
+
+def popular_rows(known: dict[int, set[int]], popular: list[int]) -> Recs:
+    """Cold start: the brand's popular items the customer has not interacted with."""
+    rows = Recs()
+    for cid, seen in sorted(known.items()):
+        picks = [p for p in popular if p not in seen][:TOP_N]
+        rows.extend(
+            Recs(
+                [cid] * len(picks),
+                picks,
+                range(1, len(picks) + 1),
+                [0.0] * len(picks),
+                [True] * len(picks),
+                ["[]"] * len(picks),
+            )
+        )
+    return rows
+
+
+def rank_one(
+    data: selectors.TrainingData, customer_id: int, artefact: Artefact | None, popular: list[int]
+) -> Recs:
+    """One customer's list from their current allowed signals, model unchanged (fold-in)."""
+    if not data.personalization.get(customer_id, False):
+        return Recs()  # personalization is off: no personal results, not even cold-start rows
+    known_products = {int(p) for p in data.items.tolist()}
+    active = set(_active(data).tolist())
+    cold = popular_rows({customer_id: known_products}, [p for p in popular if p in active])
+    if artefact is None or data.n_ratings < MIN_RATINGS:
+        return cold
+    item_ids = artefact.item_ids
+    column = {int(pid): i for i, pid in enumerate(item_ids.tolist())}
+    inner = np.array([column.get(int(p), -1) for p in data.items.tolist()], dtype=np.int64)
+    found = inner >= 0
+    shape = (1, len(item_ids))
+    inter = signals.interactions(
+        np.zeros(int(found.sum()), dtype=np.int64), inner[found], data.ratings[found], shape
+    )
+    if inter.positive.nnz == 0:
+        return cold  # nothing positive to go on: honest cold start
+    # Known items outside the model are not in its columns; every model item the customer
+    # knows, and every inactive product, is excluded.
+    inactive = ~np.isin(item_ids, list(active))
+    customers = np.array([customer_id], dtype=np.int64)
+    foreign = crossbrand_data.foreign(data, artefact.categories, customers)
+    recs = _rank_rows(
+        data, artefact, inter, np.array([0]), customers, inactive, foreign, factors=False
+    )
+    return recs if len(recs) else cold
+
+
+# --------------------------------------------------------------------------------------------
+# Artefacts: plain .npz (never pickle)
+# --------------------------------------------------------------------------------------------
+
+
+def save(path: str | Path, artefact: Artefact) -> None:
+    model = artefact.model
+    arrays: dict[str, np.ndarray] = {
+        "item_ids": artefact.item_ids.astype(np.int64),
+        "user_ids": artefact.user_ids.astype(np.int64),
+    }
+    if isinstance(model, rank.EaseModel):
+        arrays |= {
+            "algorithm": np.array("ease"),
+            "weights": model.weights,
+            "reg": np.array(model.reg),
+        }
+    else:
+        p = model.params
+        arrays |= {
+            "algorithm": np.array("als"),
+            "item_factors": model.item_factors,
+            "params": np.array([p.factors, p.reg, p.alpha, p.iterations, p.seed], dtype=np.float64),
+        }
+    if artefact.categories is not None:
+        arrays |= artefact.categories.arrays()
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def load(path: str | Path) -> Artefact:
+    with np.load(path, allow_pickle=False) as f:
+        if str(f["algorithm"]) == "ease":
+            model: rank.Model = rank.EaseModel(f["weights"], float(f["reg"]))
+        else:
+            factors, reg, alpha, iterations, seed = f["params"].tolist()
+            params = dataclasses.replace(
+                als_params(reg),
+                factors=int(factors),
+                alpha=alpha,
+                iterations=int(iterations),
+                seed=int(seed),
+            )
+            items = f["item_factors"]
+            model = als.Model(np.zeros((0, items.shape[1]), np.float32), items, params)
+        categories = crossbrand_data.Categories.from_arrays(f)
+        return Artefact(model, f["item_ids"], f["user_ids"], categories)
