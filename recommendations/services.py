@@ -123,8 +123,8 @@ def train_brand(
     try:
         data = selectors.training_data(brand_id=brand_id)
         fingerprint = _fingerprint(data)
-        previous, same_data = _previous_choices(brand_id, fingerprint)
-        result = training.fit_and_rank(data, previous=previous, same_data=same_data)
+        previous, reuse = _previous_choices(brand_id, fingerprint, data.n_ratings)
+        result = training.fit_and_rank(data, previous=previous, reuse=reuse)
         if result.artefact is not None:
             artefact = str(_artefact_path(brand_id, run_id))
             training.save(artefact, result.artefact)
@@ -178,21 +178,43 @@ def _fingerprint(data) -> str:
     return ml.data_fingerprint(data.users, data.items, data.ratings) if data.n_ratings else ""
 
 
-def _previous_choices(brand_id: int, fingerprint: str):
+#: A brand's tuned reg is reused while its signals grew or shrank by less than this share
+#: and the tuning is younger than RETUNE_AFTER: the best reg moves with the square root of
+#: the data size (mlcore.tune), so +-10% data moves it by ~5%, well inside the grid's steps
+#: (x1.41). Tuning costs about 1.3x a whole retrain on ML-100k, so most retrains (an
+#: erasure, a switch-off, a quiet night) skip it; it runs on 10% more or less data, weekly,
+#: and when the catalogue crosses the EASE/ALS threshold.
+RETUNE_SHARE = 0.10
+RETUNE_AFTER = timedelta(days=7)
+
+
+def _previous_choices(brand_id: int, fingerprint: str, n_ratings: int):
     """The regs tuned for this brand by earlier successful runs (newest per algorithm: the
-    next search looks around them), and the choice of a run on these very signals."""
+    next search looks around them), and a choice to reuse without searching: a run on these
+    very signals (so a rerun gives the same lists), or a recent tuning on nearly as many."""
     regs: dict[str, float] = {}
-    same = None
+    reuse = None
     runs = TrainingRun.objects.filter(
         brand_id=brand_id, state=TrainingRun.State.SUCCEEDED, reg__isnull=False
-    ).values_list("algorithm", "reg", "metrics", "data_fingerprint")[:10]
-    for algorithm, reg, metrics, seen in runs:
+    ).values_list("pk", "algorithm", "reg", "metrics", "data_fingerprint", "n_ratings")[:10]
+    recent = timezone.now().timestamp() - RETUNE_AFTER.total_seconds()
+    for pk, algorithm, reg, metrics, seen, size in runs:
         validation = (metrics or {}).get("validation", {})
         if validation.get("tuned"):
             regs.setdefault(algorithm, reg)
-        if same is None and fingerprint and seen == fingerprint:
-            same = (algorithm, reg, validation)
-    return regs, same
+        same = bool(fingerprint) and seen == fingerprint
+        close = (
+            validation.get("tuned")
+            and validation.get("at", 0) >= recent
+            and abs(n_ratings - size) <= RETUNE_SHARE * max(size, 1)
+        )
+        if reuse is None and (same or close):
+            reuse = (
+                algorithm,
+                reg,
+                {**validation, "reused_from_run": validation.get("reused_from_run", pk)},
+            )
+    return regs, reuse
 
 
 def _replace_brand_results(brand_id: int, run_id: int, data, result: training.Fitted) -> set[int]:

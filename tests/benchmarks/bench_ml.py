@@ -11,10 +11,8 @@ Checks:
   benchmark uses ``KFold(random_state=0)``, ``SVD(random_state=0)`` and a default
   ``KNNBaseline()``, which is *user-based MSD*. So it is listed as well as Candor's
   item-item pearson_baseline configuration.
-* precision@10 / NDCG@10 of the chosen ranking model (EASE; reg picked on a validation
-  split of the training period only) and of SVD against the popularity baseline, on a
-  global time split (newest 20% of ratings are the test set; relevant = test items rated
-  >= 4; only users present in the training part are evaluated).
+* (Top-N quality of the product's ranking models is ``bench_quality``: three splits with
+  bootstrap intervals.)
 * Time of a bare Surprise ``fit`` against our ``fit + score_all + top_n`` (target <= 1.5x).
 * Time of numpy scoring + top-N against the ``predict()`` loop for every user (target
   >= 50x). The loop is timed on a sample of users and extrapolated linearly.
@@ -122,36 +120,6 @@ def accuracy_rows(users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> 
     return rows
 
 
-def top_n_rows(
-    users: np.ndarray, items: np.ndarray, ratings: np.ndarray, stamps: np.ndarray
-) -> list[Row]:
-    """precision@10 and NDCG@10 on a global time split: the chosen ranking model (EASE, its
-    reg picked on a validation split of the training period only), SVD and popularity."""
-    train, test = ml.time_split(users, items, ratings, stamps, test_fraction=0.2)
-    cut = np.sort(stamps)[len(stamps) - len(test.users)]
-    reg, _ = ml.choose_ease_reg(train, stamps[stamps < cut])
-    split = ml.holdout(train, test)
-    trainset = ml.build_trainset(*train)
-    inner = np.array([trainset.to_inner_iid(str(i)) for i in split.item_ids])
-    uids = np.array([trainset.to_inner_uid(str(u)) for u in split.user_ids[split.rows]])
-    svd = ml.score_all_svd(ml.fit_svd(trainset), trainset, uids)[:, inner]
-    label = f"time split, {len(split.rows)} warm users"
-    results = {
-        "popularity": ml.holdout_metrics(split, ml.popularity_scores(split)),
-        "SVD": ml.holdout_metrics(split, svd),
-        f"EASE reg={reg:g} (chosen)": ml.holdout_metrics(split, ml.ease_scores(split, reg=reg)),
-    }
-    base = results["popularity"]
-    rows = []
-    for name, (p, n) in results.items():
-        chosen = name.endswith("(chosen)")
-        for metric, value, ref in (("precision", p, base[0]), ("NDCG", n, base[1])):
-            target = "> popularity" if chosen else ("(info) vs popularity" if name == "SVD" else "")
-            ok = value > ref if chosen else None
-            rows.append(_row(f"{name} {metric}@{TOP_K} ({label})", value, None, target, ok))
-    return rows
-
-
 def _inner(trainset: Any, raw_uid: str) -> int:
     """Inner id, or -1 for a user absent from training (``to_inner_uid`` raises for those)."""
     try:
@@ -208,10 +176,9 @@ def speed_rows(users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> lis
 
 def run() -> list[Row]:
     """Run every check and return the table rows (check, ours, reference, target, verdict)."""
-    users, items, ratings, stamps = load_ml100k()
+    users, items, ratings, _ = load_ml100k()
     return [
         *accuracy_rows(users, items, ratings),
-        *top_n_rows(users, items, ratings, stamps),
         *speed_rows(users, items, ratings),
     ]
 

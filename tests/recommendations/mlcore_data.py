@@ -46,3 +46,20 @@ def shop(
         (n_users, n_items),
         group_of_item,
     )
+
+
+def dense_ease(x: np.ndarray, reg: float) -> np.ndarray:
+    """EASE as the paper writes it (Steck 2019, float64, dense): the reference the sparse
+    path is checked against (what the product computed before the sparse core)."""
+    gram = x.T.astype(np.float64) @ x + reg * np.eye(x.shape[1])
+    p = np.linalg.inv(gram)
+    b = -p / np.diag(p)[None, :]
+    np.fill_diagonal(b, 0.0)
+    return b
+
+
+def dense_top_n(scores: np.ndarray, known: np.ndarray, n: int) -> np.ndarray:
+    """Best ``n`` unknown items per row (ties: lower item), by a full sort."""
+    masked = np.where(known, -np.inf, scores)
+    order = np.lexsort((np.broadcast_to(np.arange(scores.shape[1]), scores.shape), -masked))
+    return order[:, :n]

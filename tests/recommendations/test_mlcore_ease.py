@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from recommendations import ml
 from recommendations.mlcore import ease, rank, signals
-from tests.recommendations.mlcore_data import shop
+from tests.recommendations.mlcore_data import dense_ease, dense_top_n, shop
 
 
 def _all(model, data, **options):
@@ -17,15 +16,15 @@ def _all(model, data, **options):
 
 def test_sparse_ease_weights_equal_the_dense_fit() -> None:
     data = shop().interactions()
-    dense = ml.fit_ease(data.positive.toarray(), reg=50.0)
+    dense = dense_ease(data.positive.toarray(), reg=50.0)
     assert np.allclose(ease.fit(data.positive, 50.0), dense, atol=1e-6)
 
 
 def test_sparse_path_gives_the_dense_paths_top_10() -> None:
     data = shop().interactions()
-    weights = ml.fit_ease(data.positive.toarray(), reg=50.0)
-    scores = ml.score_item_item(data.positive.toarray(), weights)
-    expected, _ = ml.top_n(scores, data.known.toarray().astype(bool), 10)
+    weights = dense_ease(data.positive.toarray(), reg=50.0)
+    scores = data.positive.toarray() @ weights
+    expected = dense_top_n(scores, data.known.toarray().astype(bool), 10)
     model = rank.fit(data.positive, algorithm="ease", ease_reg=50.0)
     items, _ = _all(model, data, k=0)
     personal = items >= 0
