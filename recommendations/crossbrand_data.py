@@ -92,13 +92,21 @@ class Foreign:
                 explanations[rec] = json.dumps(own + [json.loads(e) for e in entries])
 
 
-def allowed_customers(brand: Brand, other: Brand, customer_ids: list[int]) -> list[int]:
-    """Who allows sharing across the group's brands for this pair of brands."""
-    explicit = dict(
-        PurposeConsent.objects.filter(
-            purpose=Purpose.CROSS_BRAND, customer_id__in=customer_ids
-        ).values_list("customer_id", "granted")
-    )
+def choices(customer_ids: list[int]) -> dict[int, bool]:
+    """Every explicit choice about sharing across brands among ``customer_ids`` (one query;
+    a handful of ids are filtered in SQL, a whole brand's in Python)."""
+    rows = PurposeConsent.objects.filter(purpose=Purpose.CROSS_BRAND)
+    if len(customer_ids) <= 100:
+        rows = rows.filter(customer_id__in=customer_ids)
+    wanted = set(customer_ids)
+    return {c: g for c, g in rows.values_list("customer_id", "granted") if c in wanted}
+
+
+def allowed_customers(
+    brand: Brand, other: Brand, customer_ids: list[int], explicit: dict[int, bool]
+) -> list[int]:
+    """Who allows sharing across the group's brands for this pair of brands: their own
+    choice, or where they made none, both brands' defaults."""
     default = purpose_default(brand.sensitivity, Purpose.CROSS_BRAND) and purpose_default(
         other.sensitivity, Purpose.CROSS_BRAND
     )
@@ -119,8 +127,9 @@ def foreign(
     codes: list[np.ndarray] = []
     newest: dict[tuple[int, int], tuple[float, str]] = {}
     allowed = np.zeros(len(ids), dtype=bool)
+    explicit = choices(ids)
     for other in Brand.objects.exclude(pk=data.brand.pk):
-        who = allowed_customers(data.brand, other, ids)
+        who = allowed_customers(data.brand, other, ids, explicit)
         if not who:
             continue
         allowed[[position[c] for c in who]] = True
