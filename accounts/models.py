@@ -22,6 +22,9 @@ class Brand(models.Model):
     )
     # Signs (HS256) the short-lived customer tokens the brand's server hands the widget.
     token_secret = EncryptedTextField(blank=True, default="")
+    # IANA name: a customer's times (quiet hours, best hour) are read in it unless they
+    # chose their own on the contact preference.
+    time_zone = models.CharField(max_length=64, default="UTC")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -319,6 +322,7 @@ class WebhookEventType(models.TextChoices):
     DATA_USE_CHANGED = "data.use_changed", "A customer switched a kind or a data point on or off"
     DATA_DELETED = "data.deleted", "A customer deleted data you sent"
     CUSTOMER_ERASED = "customer.erased", "A customer erased their account"
+    DATA_UPDATED = "data.updated", "A customer changed details they provided (kind, no values)"
 
 
 class WebhookEndpoint(models.Model):

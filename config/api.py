@@ -18,6 +18,7 @@ from ninja.parser import Parser
 from ledger.api import BodyTooLarge
 from ledger.api import router as ingest_router
 from ledger.ingest import IngestRejected
+from ledger.messages.api import customers_router, messages_router
 from recommendations.widget_api import router as widget_router
 from transparency.api import erasures_router, webhooks_router
 
@@ -47,6 +48,8 @@ api.add_router("/ingest/", ingest_router)
 api.add_router("/widget/", widget_router)
 api.add_router("/webhooks/", webhooks_router)
 api.add_router("/erasures/", erasures_router)
+api.add_router("/messages", messages_router)
+api.add_router("/customers/", customers_router)
 
 
 # --- errors ------------------------------------------------------------------------------

@@ -210,6 +210,16 @@ if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBack
     EMAIL_CONFIG["EMAIL_BACKEND"] = "accounts.mail.LogBackend"
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Candor <no-reply@candor.localhost>")
+# Where links in messages point (a dispatcher has no request to build them from).
+CANDOR_BASE_URL = env.str("CANDOR_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# SMS and post go through small gateway interfaces (ledger.messages.gateways); the local
+# ones append a line per message to var/messages/<channel>.jsonl.
+MESSAGES_SMS_GATEWAY = env.str(
+    "MESSAGES_SMS_GATEWAY", default="ledger.messages.gateways.FileGateway"
+)
+MESSAGES_POST_GATEWAY = env.str(
+    "MESSAGES_POST_GATEWAY", default="ledger.messages.gateways.FileGateway"
+)
 
 # --- Celery ---------------------------------------------------------------------------
 # Redis broker: must exceed the longest task hard time limit, or Redis redelivers running
@@ -277,6 +287,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "outbox-relay": {"task": "outbox.relay", "schedule": 30.0},
     # Webhook retries come due here (an emit also asks for a dispatch at once).
     "webhooks-dispatch": {"task": "accounts.webhooks_dispatch", "schedule": 15.0},
+    # Messages come due here (a batch due now also asks for a dispatch at once).
+    "messages-dispatch": {"task": "ledger.messages_dispatch", "schedule": 30.0},
     "link-uses-purge": {"task": "accounts.link_uses_purge", "schedule": 3600.0},
     "retention-sweep": {"task": "transparency.retention_sweep", "schedule": 24 * 3600.0},
     "sessions-purge": {"task": "accounts.sessions_purge", "schedule": 3600.0},

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from config.api import api
 from config.health import health
+from ledger.messages import views as message_views
 from recommendations import widget_views
 from transparency import link_views
 from transparency import views as transparency_views
@@ -16,6 +17,12 @@ urlpatterns = [
     path("receipts/<uuid:public_id>/", transparency_views.receipt, name="receipt"),
     path("link/", link_views.link_open, name="link_open"),
     path("link/confirm/", link_views.link_confirm, name="link_confirm"),
+    path("m/<str:token>/", message_views.message_action, name="message_action"),
+    path(
+        "messages/unsubscribe/<str:token>/",
+        message_views.message_unsubscribe,
+        name="message_unsubscribe",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("health/", health, name="health"),

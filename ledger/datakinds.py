@@ -103,4 +103,19 @@ register(
         created_field="occurred_at",
         external_id_field="external_id",
     ),
+    DataKind(
+        name="message",
+        label="Messages",
+        model="ledger.Message",
+        owner="customer",
+        source=Source.OBSERVED,
+        purposes=("service", "contact"),
+        description="What brands sent you through Candor, on which channel, when, and why "
+        "that channel and time.",
+        sensitivity="medium",
+        touchpoints=("messages",),
+        brand_field="brand",
+        created_field="created_at",
+        external_id_field="external_id",
+    ),
 )

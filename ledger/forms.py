@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from zoneinfo import available_timezones
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -196,6 +197,25 @@ class ContactPreferenceForm(forms.Form):
         max_value=23,
         help_text="Leave empty to let us learn it.",
     )
+    time_zone = forms.CharField(
+        label="Your time zone",
+        max_length=64,
+        required=False,
+        help_text="The hours above are in it, e.g. Europe/London. Empty: the brand's.",
+    )
+    marketing_allowed = forms.BooleanField(
+        label="Marketing messages (“Contacting you”)",
+        required=False,
+        help_text="Messages about your account, orders or data reach you either way.",
+    )
+
+    def clean_time_zone(self):
+        value = self.cleaned_data["time_zone"].strip()
+        if value and value not in available_timezones():
+            raise ValidationError(
+                "Enter a time zone name such as Europe/London or America/New_York."
+            )
+        return value
 
     def clean(self):
         data = super().clean()
@@ -229,3 +249,12 @@ class ActivityFilterForm(forms.Form):
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         return {"brand": data.get("brand"), "kind": data.get("kind") or None}
+
+
+def focus_field(form: forms.BaseForm, name: str | None) -> None:
+    """The field a message's button leads to (`?focus=`): focused and highlighted on load,
+    with no script (the `autofocus` attribute)."""
+    if name and name in form.fields:
+        attrs = form.fields[name].widget.attrs
+        attrs["autofocus"] = True
+        attrs["class"] = f"{attrs.get('class', '')} focus-target".strip()

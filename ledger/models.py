@@ -153,6 +153,11 @@ class ContactPreference(DataPoint):
     best_hour_override = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(23)]
     )
+    # IANA name the hours above are in; "" means the brand's (or UTC for every brand).
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    # "Contacting you" for this brand's marketing (the one-click unsubscribe switches it
+    # off); service messages ignore it. The account-wide purpose must be allowed too.
+    marketing_allowed = models.BooleanField(default=True)
 
     class Meta:
         constraints = [
@@ -240,3 +245,7 @@ class Event(DataPoint):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.occurred_at:%Y-%m-%d})"
+
+
+# Messages live in their own modules (ledger.messages); the model is registered here.
+from .messages.models import Message  # noqa: E402, F401

@@ -18,6 +18,7 @@ from accounts.audit import Actor, audit_record
 from accounts.locks import customer_lock
 from accounts.models import Brand, Customer
 
+from .messages.services import data_updated
 from .models import (
     Address,
     ContactPreference,
@@ -32,6 +33,12 @@ from .models import (
 from .payments import CardToken
 
 ADDRESS_FIELDS = ("label", "recipient", "line1", "line2", "city", "postal_code", "country")
+
+
+def _tell_brands(customer_id: int, kind: str) -> None:
+    """`data.updated` to the customer's brands (kind only; they read the values through
+    GET /api/v1/customers/{ref}, limited to what the customer allows them)."""
+    data_updated(customer_id=customer_id, kind=kind)
 
 
 class LedgerError(Exception):
@@ -107,6 +114,8 @@ def personal_facts_update(*, customer: Customer, values: dict[str, str], actor: 
             object_ref=field,
         )
         changed.append(field)
+    if changed:
+        _tell_brands(customer.pk, "personal_fact")
     return changed
 
 
@@ -138,6 +147,7 @@ def address_create(*, customer: Customer, actor: Actor, **fields: str) -> Addres
         **{k: fields.get(k, "") for k in ADDRESS_FIELDS},
     )
     _audit(actor, customer, "address", "create", address)
+    _tell_brands(customer.pk, "address")
     return address
 
 
@@ -153,6 +163,7 @@ def address_update(*, address: Address, actor: Actor, **fields: str) -> bool:
     address.source = Source.PROVIDED
     address.save(update_fields=[*changed, "source", "updated_at"])
     _audit(actor, address.customer, "address", "update", address)
+    _tell_brands(address.customer_id, "address")
     return True
 
 
@@ -219,6 +230,7 @@ def payment_method_create(
         is_default=not has_default,
     )
     _audit(actor, customer, "payment_method", "create", method)
+    _tell_brands(customer.pk, "payment_method")
     return method
 
 
@@ -249,6 +261,8 @@ def contact_preference_set(
     quiet_end: time | None,
     best_hour_override: int | None,
     actor: Actor,
+    time_zone: str | None = None,
+    marketing_allowed: bool | None = None,
 ) -> ContactPreference | None:
     """Create or update the preference for one brand (None: every brand).
 
@@ -261,6 +275,11 @@ def contact_preference_set(
         "quiet_end": quiet_end,
         "best_hour_override": best_hour_override,
     }
+    # None: leave as it is (callers that predate these settings).
+    if time_zone is not None:
+        wanted["time_zone"] = time_zone
+    if marketing_allowed is not None:
+        wanted["marketing_allowed"] = marketing_allowed
     pref = ContactPreference.objects.select_for_update().filter(customer=customer, brand=brand)
     pref = pref.first()
     if pref is None:

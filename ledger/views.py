@@ -22,6 +22,7 @@ from .forms import (
     GiftForm,
     PaymentMethodForm,
     ProfileForm,
+    focus_field,
 )
 from .models import Address, Order, PaymentMethod
 from .payments import get_gateway
@@ -48,6 +49,7 @@ def profile(request):
             return redirect("dashboard:profile")
     else:
         form = ProfileForm(initial={row.field: row.value for row in facts})
+        focus_field(form, request.GET.get("focus"))
     return render(request, "ledger/profile.html", {"facts": facts, "form": form})
 
 
@@ -78,12 +80,14 @@ def _saved_context(request, **overrides) -> dict:
 
 def _contact_initial(pref) -> dict:
     if pref is None:
-        return {"channel": "email"}
+        return {"channel": "email", "marketing_allowed": True}
     return {
         "channel": pref.channel,
         "quiet_start": pref.quiet_start,
         "quiet_end": pref.quiet_end,
         "best_hour_override": pref.best_hour_override,
+        "time_zone": pref.time_zone,
+        "marketing_allowed": pref.marketing_allowed,
     }
 
 
@@ -106,6 +110,7 @@ def address_add(request):
             return redirect(reverse("dashboard:saved") + "#addresses")
     else:
         form = AddressForm()
+        focus_field(form, request.GET.get("focus"))
     return render(request, "ledger/address_form.html", {"form": form, "address": None})
 
 
@@ -122,6 +127,7 @@ def address_edit(request, pk: int):
             return redirect(reverse("dashboard:saved") + "#addresses")
     else:
         form = AddressForm(instance=address)
+        focus_field(form, request.GET.get("focus"))
     return render(request, "ledger/address_form.html", {"form": form, "address": address})
 
 
@@ -161,6 +167,7 @@ def card_add(request):
             return redirect(reverse("dashboard:saved") + "#cards")
     else:
         form = PaymentMethodForm(gateway=gateway)
+        focus_field(form, request.GET.get("focus"))
     return render(request, "ledger/card_form.html", {"form": form})
 
 

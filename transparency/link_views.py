@@ -25,6 +25,7 @@ from accounts.links import (
 )
 from accounts.models import Brand, Customer, CustomerBrand
 from accounts.tokens import TOKEN_LEEWAY
+from ledger.messages import views as message_views
 
 from . import connect
 
@@ -176,7 +177,8 @@ def link_confirm(request: HttpRequest) -> HttpResponse:
                     else "What it sends about you from now on will be here."
                 ),
             )
-            return redirect(_dashboard(brand.pk))
+            after = message_views.destination_after_connect(request, customer)
+            return redirect(after or _dashboard(brand.pk))
     except connect.AlreadyConnected:
         request.session.pop(SESSION_KEY, None)
         messages.info(request, f"You are already connected to {brand.name}.")

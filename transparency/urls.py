@@ -1,6 +1,7 @@
 from django.urls import path
 
 from ledger import views as ledger_views
+from ledger.messages import views as message_views
 from recommendations import views as rec_views
 
 from . import views
@@ -18,6 +19,9 @@ urlpatterns = [
     path("saved/", ledger_views.saved, name="saved"),
     path("orders/", ledger_views.orders, name="orders"),
     path("activity/", ledger_views.activity, name="activity"),
+    path("messages/", message_views.inbox, name="messages"),
+    path("messages/go/", message_views.messages_go, name="messages_go"),
+    path("messages/<uuid:public_id>/open/", message_views.inbox_open, name="messages_open"),
     path("saved/addresses/add/", ledger_views.address_add, name="ledger_address_add"),
     path("saved/addresses/<int:pk>/edit/", ledger_views.address_edit, name="ledger_address_edit"),
     path(
