@@ -131,7 +131,9 @@ def test_marketing_is_withheld_when_contacting_you_is_off():
 
 @freeze_time("2026-06-10 12:00:00")
 def test_service_messages_ignore_the_marketing_switch():
-    decision = decide(reach=_reach(purpose_allowed=False, brand_marketing_allowed=False), now=_now())
+    decision = decide(
+        reach=_reach(purpose_allowed=False, brand_marketing_allowed=False), now=_now()
+    )
 
     assert decision.state == "scheduled"
 
@@ -143,7 +145,10 @@ def test_no_channel_or_no_address_keeps_it_in_the_inbox_and_says_why():
     default = decide(reach=_reach(channel=None, pref_for_brand=False), now=_now())
 
     assert (none.state, none.channel) == ("held", "inbox")
-    assert none.why_channel == "Kept in your Candor inbox: you chose not to be contacted for Northwind."
+    assert (
+        none.why_channel
+        == "Kept in your Candor inbox: you chose not to be contacted for Northwind."
+    )
     assert no_phone.why_channel == (
         "Kept in your Candor inbox: SMS is your channel, but there is no phone number on file."
     )
