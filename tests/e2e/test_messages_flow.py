@@ -16,7 +16,7 @@ from tests.bridge import Brand, Receiver
 from tests.e2e.checks import PHONE, axe_violations, overflow, with_axe
 from tests.e2e.scenario import sign_in
 from tests.factories import AddressFactory, PersonalFactFactory
-from tests.messages.conftest import smtp  # noqa: F401  (the SMTP server fixture)
+from tests.messages.conftest import smtp  # noqa: F401, F811  (the SMTP server fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
