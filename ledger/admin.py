@@ -13,6 +13,7 @@ from .models import (
     Address,
     ContactPreference,
     Event,
+    Message,
     Order,
     OrderLine,
     PaymentMethod,
@@ -121,3 +122,12 @@ class EventAdmin(CustomerDataAdmin):
     list_select_related = ["customer", "brand", "product"]
     raw_id_fields = ["customer", "product"]
     date_hierarchy = "occurred_at"
+
+
+@admin.register(Message)
+class MessageAdmin(CustomerDataAdmin):
+    list_display = ["pk", "brand", "customer", "category", "channel", "state", "due_at"]
+    list_filter = ["state", "channel", "category"]
+    search_fields = ["external_id", "customer__public_id"]
+    list_select_related = ["customer", "brand"]
+    raw_id_fields = ["customer"]

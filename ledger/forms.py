@@ -203,9 +203,14 @@ class ContactPreferenceForm(forms.Form):
         required=False,
         help_text="The hours above are in it, e.g. Europe/London. Empty: the brand's.",
     )
-    marketing_allowed = forms.BooleanField(
+    # Radios, not a checkbox: a form without the field leaves the choice as it is.
+    marketing_allowed = forms.TypedChoiceField(
         label="Marketing messages (“Contacting you”)",
+        choices=[("1", "Allowed"), ("0", "Not allowed")],
+        coerce=lambda v: v == "1",
+        empty_value=None,
         required=False,
+        widget=forms.RadioSelect,
         help_text="Messages about your account, orders or data reach you either way.",
     )
 

@@ -80,14 +80,14 @@ def _saved_context(request, **overrides) -> dict:
 
 def _contact_initial(pref) -> dict:
     if pref is None:
-        return {"channel": "email", "marketing_allowed": True}
+        return {"channel": "email", "marketing_allowed": "1"}
     return {
         "channel": pref.channel,
         "quiet_start": pref.quiet_start,
         "quiet_end": pref.quiet_end,
         "best_hour_override": pref.best_hour_override,
         "time_zone": pref.time_zone,
-        "marketing_allowed": pref.marketing_allowed,
+        "marketing_allowed": "1" if pref.marketing_allowed else "0",
     }
 
 

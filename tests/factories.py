@@ -149,3 +149,19 @@ class DataRequestFactory(factory.django.DjangoModelFactory):
 
     customer = factory.SubFactory(CustomerFactory)
     kind = "export"
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "ledger.Message"
+
+    customer = factory.SubFactory(CustomerFactory)
+    brand = factory.SubFactory(BrandFactory)
+    external_id = factory.Sequence(lambda n: f"msg-{n}")
+    category = "service"
+    subject = "Your order has shipped"
+    body = "It is on its way."
+    channel = "email"
+    state = "sent"
+    why_channel = "By email, as you chose for every brand."
+    why_time = "Straight away: it is about your account (UTC time)."

@@ -32,9 +32,9 @@ def test_from_the_brands_message_to_the_fixed_address_in_two_clicks(
     live_server,
     browser,
     alice,
-    smtp,
+    smtp,  # noqa: F811
     receiver,
-    settings,  # noqa: F811
+    settings,
 ):
     settings.CANDOR_BASE_URL = live_server.url
     settings.WEBHOOK_ALLOW_HTTP = settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True

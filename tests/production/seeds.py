@@ -115,6 +115,7 @@ SEEDS = {
     "order": lambda c: factories.OrderFactory(customer=c),
     "order_line": lambda c: factories.OrderLineFactory(order__customer=c),
     "event": lambda c: factories.EventFactory(customer=c),
+    "message": lambda c: factories.MessageFactory(customer=c),
     "recommendation": _recommendation,
     "inferred_interest": _interest,
     "contact_hour": _contact_hour,

@@ -32,6 +32,7 @@ from tests.factories import (
     DataRequestFactory,
     DeletionReceiptFactory,
     EventFactory,
+    MessageFactory,
     OrderFactory,
     OrderLineFactory,
     PaymentMethodFactory,
@@ -92,6 +93,7 @@ SEEDS = {
         order=OrderFactory(customer=c, brand=b), product=p
     ),
     "event": lambda c, b, p: EventFactory(customer=c, brand=b, product=p),
+    "message": lambda c, b, p: MessageFactory(customer=c, brand=b, external_id=f"m-{c.pk}"),
     "recommendation": lambda c, b, p: _model("recommendations.Recommendation").objects.create(
         customer=c, brand=b, product=p, rank=1, score=0.5
     ),
