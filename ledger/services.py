@@ -18,7 +18,7 @@ from accounts.audit import Actor, audit_record
 from accounts.locks import customer_lock
 from accounts.models import Brand, Customer
 
-from .messages.services import data_updated
+from .messages.services import data_updated, marketing_choice_told
 from .models import (
     Address,
     ContactPreference,
@@ -287,6 +287,8 @@ def contact_preference_set(
             customer=customer, brand=brand, source=Source.PROVIDED, **wanted
         )
         _audit(actor, customer, "contact_preference", "create", pref)
+        if brand is not None and not pref.marketing_allowed:
+            marketing_choice_told(customer=customer, brand=brand, allowed=False, via="dashboard")
         return pref
     changed = [k for k, v in wanted.items() if getattr(pref, k) != v]
     if not changed:
@@ -296,6 +298,10 @@ def contact_preference_set(
     pref.source = Source.PROVIDED
     pref.save(update_fields=[*changed, "source", "updated_at"])
     _audit(actor, customer, "contact_preference", "update", pref)
+    if brand is not None and "marketing_allowed" in changed:
+        marketing_choice_told(
+            customer=customer, brand=brand, allowed=pref.marketing_allowed, via="dashboard"
+        )
     return pref
 
 

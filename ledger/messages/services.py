@@ -219,30 +219,36 @@ def marketing_unsubscribe(*, message: Message, via: str = "email") -> bool:
         object_ref=str(pref.pk),
         reason=reason,
     )
+    marketing_choice_told(customer=customer, brand=brand, allowed=False, via=via)
+    return True
+
+
+def marketing_choice_told(*, customer: Customer, brand: Brand, allowed: bool, via: str) -> None:
+    """Marketing from one brand switched on or off: consent history, and `consent.changed`
+    (purpose `contact`, scope `brand`) to that brand. Inside the change's transaction."""
     ConsentEvent.objects.create(
         customer=customer,
         purpose="contact",
         object_ref=f"brand:{brand.pk}",
-        granted=False,
+        granted=allowed,
         channel=via,
         actor_label="you",
     )
-    ref = CustomerBrand.objects.filter(customer=customer, brand=brand).values_list(
+    refs = CustomerBrand.objects.filter(customer=customer, brand=brand).values_list(
         "external_ref", flat=True
     )
-    for external_ref in ref:
+    for external_ref in refs:
         webhook_emit(
             brand_id=brand.pk,
             customer_ref=external_ref,
             event_type=WebhookEventType.CONSENT_CHANGED,
             data={
                 "purpose": "contact",
-                "allowed": False,
+                "allowed": allowed,
                 "scope": "brand",
                 "at": _iso(timezone.now()),
             },
         )
-    return True
 
 
 # --- data.updated -------------------------------------------------------------------------------
