@@ -14,6 +14,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.urls import reverse
 
 from accounts.models import Purpose
+from ledger.models import Message
 from tests.e2e.checks import (
     WIDTHS,
     axe_violations,
@@ -58,6 +59,9 @@ def _fillings(route, scenario) -> list[dict]:
         return [{"product_id": scenario.events[0].product_id}]
     if names == ["purpose"]:
         return [{"purpose": p} for p in Purpose.values]
+    if names == ["public_id"]:  # a message's button, from the Messages page
+        messages = Message.objects.filter(customer=customer).values_list("public_id", flat=True)
+        return [{"public_id": public_id} for public_id in messages[:1]]
     raise AssertionError(f"teach the page walk the parameters of {route.name}: {names}")
 
 
