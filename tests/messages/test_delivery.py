@@ -138,3 +138,20 @@ def test_sms_and_post_go_through_their_gateways(ada, northwind, settings):
     ids = {str(m.public_id): m.external_id for m in Message.objects.all()}
     assert any(ids.get(s["message"]) == "m-1" and s["to"] == "+44 20 7946 0958" for s in sms)
     assert any(ids.get(p["message"]) == "m-2" and p["to"].startswith("Ada Lovelace") for p in post)
+
+
+def test_a_claim_whose_worker_died_is_taken_again_and_sent_once(smtp, ada, northwind):
+    from django.urls import reverse
+
+    from ledger.messages import dispatch
+
+    reverse("dashboard:messages")  # the URLconf's API schemas load outside the frozen clock
+    _send(northwind)
+    claimed = dispatch._claim(10, timezone.now())  # a worker claims, then dies
+    assert len(claimed) == 1 and messages_dispatch().sent == 0  # its lease holds
+
+    with freeze_time(timezone.now() + dispatch.LEASE + timedelta(seconds=1)):
+        assert messages_dispatch().sent == 1
+        assert messages_dispatch().sent == 0
+
+    assert len(smtp.mails) == 1
