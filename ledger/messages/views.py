@@ -74,7 +74,7 @@ def message_action(request: HttpRequest, token: str) -> HttpResponse:
         "destination": message.action_destination,
         "ref": message.action_ref,
     }
-    if not request.user.is_authenticated and selectors.customer_is_shell(message.customer_id):
+    if selectors.customer_is_shell(message.customer_id):  # signed in or not: connect first
         ref = CustomerBrand.objects.filter(customer_id=message.customer_id, brand=message.brand)
         ref = ref.values_list("external_ref", flat=True).first()
         if ref and message.brand.token_secret:

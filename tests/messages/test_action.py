@@ -103,3 +103,24 @@ def test_fixing_the_address_tells_the_brand_data_updated_without_values(
     body = json.loads(delivery.payload)
     assert body["data"]["customer_ref"] == "nw-ada" and body["data"]["kind"] == "address"
     assert "Corrected" not in delivery.payload
+
+
+def test_after_connecting_a_record_the_button_lands_on_the_field(
+    smtp, ada, northwind, client, password
+):
+    from tests.factories import PersonalFactFactory
+
+    shell = northwind.shell("nw-shell-2", orders=0, events=0)
+    PersonalFactFactory(customer=shell, field="email", value="shell@example.org")
+    _send(northwind, customer_ref="nw-shell-2", action={"label": "Fix", "destination": "phone"})
+    other = ada.user  # a Candor account that is not connected to this record yet
+    client.login(username=other.username, password=password)
+    from accounts.models import CustomerBrand
+
+    CustomerBrand.objects.filter(customer=ada, brand=northwind.brand).delete()
+
+    opened = client.get(_button(smtp), follow=True)
+    assert opened.redirect_chain[-1][0] == "/link/confirm/"
+    connected = client.post("/link/confirm/")
+
+    assert connected.status_code == 302 and connected["Location"] == "/me/profile/?focus=phone"
