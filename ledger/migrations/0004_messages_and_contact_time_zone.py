@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0007_brand_time_zone_data_updated'),
-        ('ledger', '0002_address_contactpreference_event_order_orderline_and_more'),
+        ('ledger', '0003_encrypt_address_city_label_event_query'),
     ]
 
     operations = [
