@@ -87,11 +87,14 @@ class Receiver:
     """A brand's webhook endpoint: a real HTTP server on 127.0.0.1 in a thread.
 
     `answers` is a list of status codes (or seconds to stall, as a float) used one per
-    request; once it runs out every request gets 204. Every request is recorded.
+    request; once it runs out every request gets 204. `answers_for` does the same per
+    webhook-id, for tests where deliveries run side by side and arrival order is not
+    fixed. Every request is recorded.
     """
 
-    def __init__(self, answers=()):
+    def __init__(self, answers=(), answers_for=None):
         self.answers = list(answers)
+        self.answers_for = {k: list(v) for k, v in (answers_for or {}).items()}
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         receiver = self
@@ -109,7 +112,11 @@ class Receiver:
                             "body": body,
                         }
                     )
-                    answer = receiver.answers.pop(0) if receiver.answers else 204
+                    own = receiver.answers_for.get(self.headers.get("webhook-id", ""))
+                    if own:
+                        answer = own.pop(0)
+                    else:
+                        answer = receiver.answers.pop(0) if receiver.answers else 204
                 if isinstance(answer, float):
                     time.sleep(answer)
                     answer = 204

@@ -125,13 +125,15 @@ def test_after_about_a_day_it_gives_up_marks_it_failed_and_drops_the_body(northw
 
 
 def test_deliveries_go_out_in_order_per_customer_while_others_are_not_held_up(northwind):
-    receiver = Receiver(answers=[500])  # the first delivery fails once
+    receiver = Receiver()
     try:
         northwind.endpoint(receiver.url)
         first = _emit(northwind, "nw-a", purpose="contact", allowed=False)
         second = _emit(northwind, "nw-a", purpose="contact", allowed=True)
         other = _emit(northwind, "nw-b", purpose="contact", allowed=False)
         third = _emit(northwind, "nw-a", purpose="personalization", allowed=False)
+        # nw-a's first delivery fails once (by id: the queues are posted side by side).
+        receiver.answers_for[first] = [500]
 
         webhooks_dispatch()
         after_failure = [r["headers"]["webhook-id"] for r in receiver.requests]
@@ -141,7 +143,7 @@ def test_deliveries_go_out_in_order_per_customer_while_others_are_not_held_up(no
         receiver.stop()
 
     # nw-a's first failed, so its later events waited; nw-b's went at once.
-    assert after_failure == [first, other]
+    assert sorted(after_failure) == sorted([first, other])
     ids = [r["headers"]["webhook-id"] for r in receiver.requests]
     assert [i for i in ids if i != other] == [first, first, second, third]
     assert WebhookDelivery.objects.filter(state=DeliveryState.DELIVERED).count() == 4
