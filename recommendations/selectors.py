@@ -36,9 +36,9 @@ from django.utils import timezone
 
 from accounts.models import Brand, KindSetting, Purpose, PurposeConsent
 from accounts.profiles import purpose_default
-from ledger.models import Event, Order, OrderLine, Product
+from ledger.models import Event, OrderLine, Product
 
-from . import ml
+from . import ml, switches
 from .models import ContactHourInference, InferredInterest, Recommendation, TrainingRun
 
 # Event kinds the model reads (search terms and impressions say nothing about one product).
@@ -502,64 +502,61 @@ def point_is_positive(point: Point) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _cited_in_use(recommendations) -> set[tuple[str, int]]:
-    """Which cited points are still in use now (2 queries), so a point switched off since the
-    last computation is never shown as a reason, even before the recompute lands."""
-    wanted: dict[str, set[int]] = defaultdict(set)
-    for rec in recommendations:
-        for cite in rec.explanation:
-            wanted[cite["kind"]].add(cite["pk"])
-    live: set[tuple[str, int]] = set()
-    customer_ids = {rec.customer_id for rec in recommendations}
-    if wanted.get("event"):
-        live |= {
-            ("event", pk)
-            for pk in Event.objects.filter(
-                pk__in=wanted["event"], customer_id__in=customer_ids, in_use=True
-            ).values_list("pk", flat=True)
-        }
-    if wanted.get("order"):
-        live |= {
-            ("order", pk)
-            for pk in Order.objects.filter(
-                pk__in=wanted["order"], customer_id__in=customer_ids, in_use=True, is_gift=False
-            ).values_list("pk", flat=True)
-        }
-    return live
-
-
 def _cites(rec, live: set[tuple[str, int]]) -> list[dict]:
     return [
         {**cite, "date": date.fromisoformat(cite["date"])}
-        for cite in rec.explanation
-        if (cite["kind"], cite["pk"]) in live
+        for cite in switches.usable_cites(rec, live)
     ]
 
 
 def recommendations_page(*, user) -> dict:
     """Everything the Recommendations page shows, in a bounded number of queries (owner
-    scoped through the signed-in user, so the customer row itself needs no query)."""
+    scoped through the signed-in user, so the customer row itself needs no query).
+
+    Every switch applies at read time (recommendations.switches): a pick is shown only
+    with a reason still usable now, interests and contact hours only when nothing they were
+    computed from has been switched off since, so "off" needs no recompute to show."""
     owner = {"customer__user_id": user.pk}
     recs = list(
         Recommendation.objects.filter(in_use=True, **owner)
         .select_related("product", "brand")
         .order_by("brand__name", "rank")
     )
-    live = _cited_in_use(recs)
+    interests = list(InferredInterest.objects.filter(**owner).select_related("brand"))
+    hours = list(ContactHourInference.objects.filter(**owner).select_related("brand"))
+    customer_id = next((r.customer_id for r in [*recs, *interests, *hours]), None)
+    if customer_id is None:
+        return {"groups": [], "interests": [], "contact_hours": [], "popular_label": POPULAR_LABEL}
+    state = switches.customer_switches(customer_id=customer_id)
+    recs = [r for r in recs if state.personalization(r.brand)]
+    live = switches.usable_points(recs, {customer_id: state})
     brands: dict[int, dict] = {}
     for rec in recs:
+        cites = _cites(rec, live)
+        if not switches.showable(rec, cites):
+            continue
         group = brands.setdefault(
             rec.brand_id, {"brand": rec.brand, "items": [], "cold_start": True}
         )
-        group["items"].append({"rec": rec, "cites": _cites(rec, live)})
+        group["items"].append({"rec": rec, "cites": cites})
         if not rec.is_popular:
             group["cold_start"] = False
-    interests = list(InferredInterest.objects.filter(**owner).select_related("brand"))
-    hours = list(ContactHourInference.objects.filter(**owner).select_related("brand"))
     return {
         "groups": list(brands.values()),
-        "interests": interests,
-        "contact_hours": hours,
+        "interests": [
+            i
+            for i in interests
+            if state.purpose_on(switches.PERSONALIZATION, switches.sensitivity_of(i.brand))
+            and state.derived_row_usable(
+                i, own_kind="inferred_interest", sources=switches.MODEL_KINDS
+            )
+        ],
+        "contact_hours": [
+            h
+            for h in hours
+            if state.purpose_on(switches.CONTACT, switches.sensitivity_of(h.brand))
+            and state.derived_row_usable(h, own_kind="contact_hour", sources=("event",))
+        ],
         "popular_label": POPULAR_LABEL,
     }
 
@@ -646,27 +643,18 @@ def _why(cites: list[dict]) -> str | None:
 def widget_items(*, brand, customer=None, n: int = 8) -> dict:
     """Items for the brand's widget: personal (with why) when allowed, popular otherwise.
 
-    The consent check runs on every call (one indexed query), so switching personalization
-    off takes effect at once even if a cached entry exists; results themselves are cached
-    per brand + customer and invalidated on purge, recompute and retrain.
+    The switches are read on every call (one indexed query, recommendations.switches), so
+    switching personalization or the results off takes effect at once even if a cached
+    entry exists; results themselves are cached per brand + customer, built with the kind
+    and point switches applied, and dropped on every toggle, purge, recompute and retrain.
     """
-    personal_ok = False
-    if customer is not None:
-        consent = (
-            PurposeConsent.objects.filter(customer=customer, purpose=Purpose.PERSONALIZATION)
-            .values_list("granted", flat=True)
-            .first()
-        )
-        personal_ok = (
-            purpose_default(brand.sensitivity, Purpose.PERSONALIZATION)
-            if consent is None
-            else consent
-        )
+    state = switches.customer_switches(customer_id=customer.pk) if customer is not None else None
+    personal_ok = state is not None and state.personalization(brand)
     key = widget_cache_key(brand.pk, customer.pk if personal_ok else None)
     payload = cache.get(key)
     if payload is None:
         payload = (
-            _widget_personal(brand, customer, n) if personal_ok else None
+            _widget_personal(brand, customer, state, n) if personal_ok else None
         ) or _widget_popular(brand, n, anonymous=customer is None)
         if personal_ok and not payload["personalized"]:
             key = widget_cache_key(brand.pk, customer.pk)
@@ -676,21 +664,22 @@ def widget_items(*, brand, customer=None, n: int = 8) -> dict:
     return payload
 
 
-def _widget_personal(brand, customer, n: int) -> dict | None:
+def _widget_personal(brand, customer, state, n: int) -> dict | None:
     recs = list(
         Recommendation.objects.filter(
             customer=customer, brand=brand, in_use=True, is_popular=False, product__active=True
         )
         .select_related("product")
-        .order_by("rank")[:n]
+        .order_by("rank")[: n * 2]  # room for picks whose every reason was switched off
     )
-    if not recs:
-        return None
-    live = _cited_in_use(recs)
+    live = switches.usable_points(recs, {customer.pk: state})
     items = []
     for rec in recs:
-        cites = [c for c in rec.explanation if (c["kind"], c["pk"]) in live]
-        items.append(_item(rec.product, _why(cites)))
+        cites = switches.usable_cites(rec, live)
+        if switches.showable(rec, cites) and len(items) < n:
+            items.append(_item(rec.product, _why(cites)))
+    if not items:
+        return None
     return {"personalized": True, "label": PERSONAL_LABEL, "items": items}
 
 
