@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import Customer
+from recommendations.switches import Switches, customer_switches, kind_in_use_now
 
 from . import registry, selectors
 
@@ -26,7 +27,7 @@ FORMAT = "candor-export/1"
 _encoder = DjangoJSONEncoder(ensure_ascii=False)
 
 
-def _rows(customer: Customer, kind) -> Iterator[dict]:
+def _rows(customer: Customer, kind, switches: Switches) -> Iterator[dict]:
     fields = selectors.export_fields(kind)
     lookups = [attname for _, attname in fields]
     extra = {}
@@ -44,7 +45,13 @@ def _rows(customer: Customer, kind) -> Iterator[dict]:
             "id": row["pk"],
             "brand": row.get(extra.get("brand", "")) if kind.brand_field else None,
             "collected_at": collected,
-            "in_use": row.get("in_use"),
+            # What is read now: the row's flag, its kind's switch and its purposes.
+            "in_use": kind_in_use_now(
+                kind,
+                switches=switches,
+                row_in_use=row.get("in_use"),
+                sensitivity=row.get(extra.get("brand_sensitivity", "")),
+            ),
             "retention_days": days,
             "delete_after": expires,
             "fields": {name: row[attname] for name, attname in fields},
@@ -74,10 +81,11 @@ def json_chunks(*, customer: Customer) -> Iterator[str]:
         "purposes": registry.PURPOSES,
     }
     yield _encoder.encode(head)[:-1] + ', "kinds": ['
+    switches = customer_switches(customer_id=customer.pk)
     for i, kind in enumerate(registry.all_kinds()):
         yield ("," if i else "") + _encoder.encode(_kind_header(kind))[:-1] + ', "items": ['
         buffer = []
-        for j, item in enumerate(_rows(customer, kind)):
+        for j, item in enumerate(_rows(customer, kind, switches)):
             buffer.append(("," if j else "") + _encoder.encode(item))
             if len(buffer) >= CHUNK:
                 yield "".join(buffer)
@@ -104,6 +112,7 @@ def html_chunks(*, customer: Customer) -> Iterator[str]:
         f"{escape(str(customer.public_id))}. Each section is one kind of data, with where it "
         "came from, what it is used for and how long it is kept.</p>"
     )
+    switches = customer_switches(customer_id=customer.pk)
     for kind in registry.all_kinds():
         fields = selectors.export_fields(kind)
         purposes = ", ".join(registry.PURPOSES[p] for p in kind.purposes)
@@ -121,7 +130,7 @@ def html_chunks(*, customer: Customer) -> Iterator[str]:
         )
         buffer = []
         count = 0
-        for item in _rows(customer, kind):
+        for item in _rows(customer, kind, switches):
             count += 1
             in_use = item["in_use"]
             cells = [

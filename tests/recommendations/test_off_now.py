@@ -43,9 +43,7 @@ def test_switching_activity_off_leaves_no_reason_built_from_events(trained, alic
     assert "around" not in after.split('id="rec-hours"')[1]
 
 
-def test_switching_personalization_off_shows_no_personal_pick_at_once(
-    trained, alice, alice_client
-):
+def test_switching_personalization_off_shows_no_personal_pick_at_once(trained, alice, alice_client):
     choices.purpose_set_granted(customer=alice, purpose="personalization", granted=False)
 
     page = selectors.recommendations_page(user=alice.user)
@@ -54,9 +52,7 @@ def test_switching_personalization_off_shows_no_personal_pick_at_once(
 
 
 def test_a_point_switched_off_is_never_a_reason(trained, alice, alice_history):
-    cited = {
-        c["pk"] for r in Recommendation.objects.filter(customer=alice) for c in r.explanation
-    }
+    cited = {c["pk"] for r in Recommendation.objects.filter(customer=alice) for c in r.explanation}
     for pk in cited:
         choices.datapoint_set_in_use(customer=alice, kind_name="event", pk=pk, in_use=False)
 
