@@ -34,13 +34,16 @@ from accounts.locks import customers_lock
 from accounts.models import AuditEvent, Brand, Customer
 from ledger.models import Event, EventKind, Order, Product, Source
 
-from . import ml, selectors, training, widget_memo
+from . import ml, selectors, signals, training, widget_memo
 from .models import ContactHourInference, InferredInterest, Recommendation, TrainingRun
 from .training import Recs
 
 log = logging.getLogger(__name__)
 
 RECOMPUTE_DEBOUNCE_SECONDS = 3
+# A burst of switch-offs and deletions (one person's, or many people's) waits this long for
+# the rest of the burst, then costs one retrain.
+RETRAIN_DEBOUNCE_SECONDS = getattr(settings, "RETRAIN_DEBOUNCE_SECONDS", 5)
 STALE_RUNNING = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
 STALE_PENDING = timedelta(hours=1)
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -63,22 +66,45 @@ def customer_recompute_request(*, customer_id: int) -> None:
     )
 
 
+RETRAIN_LOCK_SPACE = 0x52455452  # "RETR": this module's advisory-lock namespace
+
+
+def _brand_requests_lock(brand_id: int) -> None:
+    """Serialise retrain requests and run claims of one brand until the transaction ends.
+
+    A request either finds a run still waiting (which will read its data: the claim waits
+    for the request's transaction) or one already claimed (and asks for a new run), never
+    a run that claims in between and misses it. SQLite transactions are already serial
+    (BEGIN IMMEDIATE, settings)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RETRAIN_LOCK_SPACE, brand_id])
+
+
 @transaction.atomic
-def brand_retrain_request(*, brand_id: int, reason: str, receipt_id: int | None = None) -> None:
-    """Ask for a retrain. A run still waiting absorbs the request (unless a deletion receipt
-    needs its own run to be marked retrained)."""
+def brand_retrain_request(*, brand_id: int, reason: str) -> bool:
+    """Ask for a retrain soon; returns True when a new run was asked for.
+
+    A run still waiting absorbs the request, so a burst of switch-offs and deletions costs
+    one retrain. It starts RETRAIN_DEBOUNCE_SECONDS after the first request of the burst (a
+    short countdown through the outbox, never a long broker ETA). What the run trained
+    without is marked when it succeeds (signals.training_run_succeeded)."""
+    _brand_requests_lock(brand_id)
     waiting = TrainingRun.objects.filter(
         brand_id=brand_id,
         state=TrainingRun.State.PENDING,
         created_at__gte=timezone.now() - STALE_PENDING,
     ).exists()
-    if waiting and receipt_id is None:
-        return
+    if waiting:
+        return False
     run = TrainingRun.objects.create(brand_id=brand_id, reason=reason[:60])
-    kwargs = {"brand_id": brand_id, "run_id": run.pk}
-    if receipt_id is not None:
-        kwargs["receipt_id"] = receipt_id
-    outbox.enqueue(task="recommendations.train_brand", kwargs=kwargs, dedupe_key=f"train:{run.pk}")
+    outbox.enqueue(
+        task="recommendations.train_brand",
+        kwargs={"brand_id": brand_id, "run_id": run.pk},
+        dedupe_key=f"train:{run.pk}",
+        countdown=RETRAIN_DEBOUNCE_SECONDS,
+    )
+    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -86,9 +112,18 @@ def brand_retrain_request(*, brand_id: int, reason: str, receipt_id: int | None 
 # --------------------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def training_run_claim(*, run_id: int) -> bool:
     """Move a run to running; exactly one caller wins. A run left "running" by a killed
-    worker (older than the hard time limit) may be claimed again."""
+    worker (older than the hard time limit) may be claimed again.
+
+    Claimed under the brand's request lock, its `started_at` taken after it: every request
+    committed before that moment is in the data this run reads, every later one asked for
+    a run of its own."""
+    brand_id = TrainingRun.objects.filter(pk=run_id).values_list("brand_id", flat=True).first()
+    if brand_id is None:
+        return False
+    _brand_requests_lock(brand_id)
     now = timezone.now()
     claimable = TrainingRun.objects.filter(pk=run_id, state=TrainingRun.State.PENDING)
     changed = claimable.update(state=TrainingRun.State.RUNNING, started_at=now)
@@ -105,16 +140,15 @@ def training_run_claim(*, run_id: int) -> bool:
 
 
 def train_brand(
-    *, brand_id: int, run_id: int | None = None, reason: str = "", receipt_id: int | None = None
+    *, brand_id: int, run_id: int | None = None, reason: str = "", **_old
 ) -> TrainingRun | None:
-    """Retrain one brand; returns the run, or None when another worker has (had) it."""
-    if run_id is None:  # a run of our own, claimed as it is created (nobody else knows it)
-        run_id = TrainingRun.objects.create(
-            brand_id=brand_id,
-            reason=reason[:60],
-            state=TrainingRun.State.RUNNING,
-            started_at=timezone.now(),
-        ).pk
+    """Retrain one brand; returns the run, or None when another worker has (had) it.
+
+    (``**_old`` takes the ``receipt_id`` of messages queued before receipts were marked
+    through signals.training_run_succeeded.)"""
+    if run_id is None:  # a run of our own, created pending and claimed at once
+        run_id = TrainingRun.objects.create(brand_id=brand_id, reason=reason[:60]).pk
+        training_run_claim(run_id=run_id)
     elif not training_run_claim(run_id=run_id):
         log.info("training run %s already claimed; nothing to do", run_id)
         return None
@@ -149,9 +183,17 @@ def train_brand(
             duration_seconds=time.perf_counter() - started,
         )
         raise
-    if receipt_id is not None:
-        _mark_receipt(receipt_id=receipt_id, brand_id=brand_id, run_id=run_id)
-    return TrainingRun.objects.get(pk=run_id)
+    run = TrainingRun.objects.get(pk=run_id)
+    # The layers above mark what this model was trained without (connected in their
+    # AppConfig.ready; this layer never imports them).
+    signals.training_run_succeeded.send(
+        sender=TrainingRun,
+        brand_id=brand_id,
+        run_id=run.pk,
+        data_read_from=run.started_at,
+        finished_at=run.finished_at,
+    )
+    return run
 
 
 def _interests_and_hours(data) -> tuple[list[tuple], list[tuple]]:
@@ -456,14 +498,6 @@ def customer_cache_forget(*, customer_id: int) -> None:
     brand_ids = list(Brand.objects.values_list("pk", flat=True))
     _cache_forget(brand_ids=brand_ids, customer_ids=[customer_id])
     transaction.on_commit(lambda: _cache_forget(brand_ids=brand_ids, customer_ids=[customer_id]))
-
-
-def _mark_receipt(*, receipt_id: int, brand_id: int, run_id: int) -> None:
-    # The one upward call: a retrain asked for by a deletion completes that deletion's
-    # receipt. Imported here because transparency builds on this module.
-    from transparency.services import receipt_mark_retrained
-
-    receipt_mark_retrained(receipt_id=receipt_id, brand_id=brand_id, training_run_id=run_id)
 
 
 def nightly_retrain() -> int:

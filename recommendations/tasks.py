@@ -22,10 +22,10 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 def train_brand(
     brand_id: int, run_id: int | None = None, reason: str = "", receipt_id: int | None = None
 ) -> int | None:
-    """Retrain one brand. The run claim makes a second delivery of the same message a no-op."""
-    run = services.train_brand(
-        brand_id=brand_id, run_id=run_id, reason=reason, receipt_id=receipt_id
-    )
+    """Retrain one brand. The run claim makes a second delivery of the same message a no-op.
+
+    (`receipt_id`: accepted from messages queued before receipts were marked by signal.)"""
+    run = services.train_brand(brand_id=brand_id, run_id=run_id, reason=reason)
     return run.pk if run else None
 
 

@@ -6,4 +6,13 @@ class TransparencyConfig(AppConfig):
     verbose_name = "Transparency"
 
     def ready(self) -> None:
+        from recommendations.signals import training_run_succeeded
+
         from . import datakinds  # noqa: F401  registers this app's data kinds
+        from .retrains import on_training_run_succeeded
+
+        # A lower layer's news, heard here: a model trained without a switch-off or a
+        # deletion marks them (choice history, receipts).
+        training_run_succeeded.connect(
+            on_training_run_succeeded, dispatch_uid="candor-retrain-marks"
+        )

@@ -133,3 +133,46 @@ class ErasureNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice {self.public_id} ({self.brand_id})"
+
+
+class RetrainMark(models.Model):
+    """A switch-off or a deletion waiting for, then answered by, a brand's model trained
+    without it: what the choice history and the receipt show ("model of 30 Nov 18:02").
+
+    No personal content and no direct link to the customer: it hangs off their choice
+    (which goes with the account) or off a deletion receipt (kept as proof). Marked when a
+    run of the brand that read its data after `requested_at` succeeds
+    (transparency.retrains, on recommendations.signals.training_run_succeeded).
+    """
+
+    brand = models.ForeignKey("accounts.Brand", on_delete=models.CASCADE, related_name="+")
+    choice = models.ForeignKey(
+        "accounts.ConsentEvent",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="retrain_marks",
+    )
+    receipt = models.ForeignKey(
+        DeletionReceipt,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="retrain_marks",
+    )
+    requested_at = models.DateTimeField()
+    training_run = models.ForeignKey(
+        "recommendations.TrainingRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    trained_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["brand", "trained_at"])]
+
+    def __str__(self) -> str:
+        state = f"trained {self.trained_at:%Y-%m-%d %H:%M}" if self.trained_at else "waiting"
+        return f"retrain mark ({self.brand_id}, {state})"

@@ -1,5 +1,5 @@
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
@@ -287,7 +287,7 @@ def _s_audit(o) -> str:
 
 
 def _s_consent_event(o) -> str:
-    what = registry.PURPOSES.get(o.purpose, o.purpose) if o.purpose else o.data_kind
+    what = registry.PURPOSES.get(o.purpose, o.purpose) if o.purpose else _kind_label(o.data_kind)
     ref = f" item {o.object_ref}" if o.object_ref else ""
     return f"{what}{ref} switched {'on' if o.granted else 'off'} via {o.channel}"
 
@@ -504,6 +504,8 @@ class Item:
     brand: str
     in_use: bool | None
     expires_at: datetime | None
+    # Choice history: [{"brand", "trained_at"}] of the models retrained without it.
+    retrains: list[dict] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -559,7 +561,14 @@ def kind_items(
         kind_items_queryset(customer=customer, kind=kind, brand_id=brand_id), ITEMS_PER_PAGE
     )
     page_obj = paginator.get_page(page)
-    return page_obj, [item_from(kind, obj) for obj in page_obj.object_list]
+    items = [item_from(kind, obj) for obj in page_obj.object_list]
+    if kind.name == "consent_history":
+        from .retrains import choice_notes
+
+        notes = choice_notes(choice_ids=[item.pk for item in items])
+        for item in items:
+            item.retrains = notes.get(item.pk, [])
+    return page_obj, items
 
 
 def kind_item(*, customer: Customer, kind, pk: int) -> Item:

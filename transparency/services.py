@@ -37,8 +37,9 @@ from accounts.models import (
 )
 from accounts.services import account_sessions_end
 from recommendations import services as rec_services
+from recommendations.switches import MODEL_KINDS
 
-from . import bridge, registry, selectors
+from . import bridge, registry, retrains, selectors
 from .models import DataRequest, DataRequestKind, DataRequestState, DeletionReceipt, ReceiptScope
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,8 @@ def _record_choice(
     purpose: str = "",
     data_kind: str = "",
     object_ref: str = "",
-) -> None:
-    ConsentEvent.objects.create(
+) -> ConsentEvent:
+    choice = ConsentEvent.objects.create(
         customer=customer,
         purpose=purpose,
         data_kind=data_kind,
@@ -89,6 +90,7 @@ def _record_choice(
     # Off means off in the widget too: its cached answers go now, results are recomputed.
     rec_services.customer_cache_forget(customer_id=customer.pk)
     rec_services.customer_recompute_request(customer_id=customer.pk)
+    return choice
 
 
 @transaction.atomic
@@ -116,7 +118,7 @@ def datapoint_set_in_use(
     if current == in_use:
         return False
     rows.update(in_use=in_use)
-    _record_choice(
+    choice = _record_choice(
         customer=customer,
         actor=actor or Actor.customer(customer),
         granted=in_use,
@@ -124,6 +126,9 @@ def datapoint_set_in_use(
         data_kind=kind.name,
         object_ref=str(pk),
     )
+    if not in_use:  # the model that read it is retrained without it
+        brands = retrains.model_brands(customer=customer, kind_names=[kind.name], pk=pk)
+        retrains.retrain_without(brand_ids=brands, reason="data point off", choice=choice)
     bridge.point_use_changed(customer=customer, kind=kind, pk=pk, in_use=in_use)
     return True
 
@@ -149,13 +154,16 @@ def kind_set_in_use(
         KindSetting.objects.create(customer=customer, data_kind=kind.name, in_use=in_use)
     else:
         setting.update(in_use=in_use, updated_at=timezone.now())
-    _record_choice(
+    choice = _record_choice(
         customer=customer,
         actor=actor or Actor.customer(customer),
         granted=in_use,
         channel=channel,
         data_kind=kind.name,
     )
+    if not in_use:
+        brands = retrains.model_brands(customer=customer, kind_names=[kind.name])
+        retrains.retrain_without(brand_ids=brands, reason=f"{kind.name} off", choice=choice)
     bridge.kind_use_changed(customer=customer, kind_name=kind.name, in_use=in_use)
     return True
 
@@ -177,13 +185,16 @@ def purpose_set_granted(
     PurposeConsent.objects.update_or_create(
         customer=customer, purpose=purpose, defaults={"granted": granted}
     )
-    _record_choice(
+    choice = _record_choice(
         customer=customer,
         actor=actor or Actor.customer(customer),
         granted=granted,
         channel=channel,
         purpose=purpose,
     )
+    if not granted and purpose == Purpose.PERSONALIZATION:
+        brands = retrains.model_brands(customer=customer, kind_names=MODEL_KINDS)
+        retrains.retrain_without(brand_ids=brands, reason="personalization off", choice=choice)
     bridge.consent_changed(customer=customer, purpose=purpose, granted=granted)
     return True
 
@@ -297,13 +308,8 @@ def _after_deletion(
     rec_services.customer_results_purge(customer_id=customer_id)
     if scope != ReceiptScope.ACCOUNT:
         rec_services.customer_recompute_request(customer_id=customer_id)
-    for brand_id in sorted(brands):
-        # The retrain marks the receipt (receipt_mark_retrained) with its training run.
-        rec_services.brand_retrain_request(
-            brand_id=brand_id,
-            reason=f"deletion ({scope})",
-            receipt_id=receipt.pk,
-        )
+    # The run that reads the data after this marks the receipt (transparency.retrains).
+    retrains.retrain_without(brand_ids=brands, reason=f"deletion ({scope})", receipt=receipt)
 
 
 def deletion_plan(
@@ -457,39 +463,6 @@ def account_erase(*, customer: Customer, actor: Actor | None = None) -> Deletion
         receipt=receipt, customer_id=customer_id, brands=brands, scope=ReceiptScope.ACCOUNT
     )
     return receipt
-
-
-@transaction.atomic
-def receipt_mark_retrained(*, receipt_id: int, brand_id: int, training_run_id: int) -> bool:
-    """Record the model version retrained without a deletion's data. Idempotent."""
-    receipt = DeletionReceipt.objects.select_for_update().filter(pk=receipt_id).first()
-    if receipt is None:
-        return False
-    versions = dict(receipt.model_versions_after)
-    if versions.get(str(brand_id)) == training_run_id:
-        return False
-    versions[str(brand_id)] = training_run_id
-    DeletionReceipt.objects.filter(pk=receipt.pk).update(model_versions_after=versions)
-    return True
-
-
-@transaction.atomic
-def receipts_mark_retrained_for_brand(
-    *, brand_id: int, training_run_id: int, trained_from: datetime
-) -> int:
-    """Mark every receipt still waiting on `brand_id` whose deletion finished before the
-    training data was read (`trained_from`)."""
-    marked = 0
-    pending = DeletionReceipt.objects.select_for_update().filter(
-        completed_at__lte=trained_from, model_versions_after__has_key=str(brand_id)
-    )
-    for receipt in pending:
-        if receipt.model_versions_after.get(str(brand_id)) is None:
-            versions = dict(receipt.model_versions_after)
-            versions[str(brand_id)] = training_run_id
-            DeletionReceipt.objects.filter(pk=receipt.pk).update(model_versions_after=versions)
-            marked += 1
-    return marked
 
 
 # --- export -------------------------------------------------------------------------------

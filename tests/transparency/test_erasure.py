@@ -24,6 +24,7 @@ from accounts.models import (
     PurposeConsent,
 )
 from ledger.models import Event, Order, OrderLine
+from recommendations.models import TrainingRun
 from tests.factories import (
     AddressFactory,
     BrandFactory,
@@ -39,7 +40,7 @@ from tests.factories import (
     PersonalFactFactory,
     ProductFactory,
 )
-from transparency import registry, selectors, services
+from transparency import registry, retrains, selectors, services
 from transparency.models import DataRequest, DeletionReceipt
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXP{}"
@@ -254,7 +255,7 @@ def test_a_point_deletion_shows_its_impact_first_and_leaves_a_receipt(
     assert ("customer_recompute_request", {"customer_id": alice.pk}) in no_hooks
     assert (
         "brand_retrain_request",
-        {"brand_id": brand.pk, "reason": "deletion (point)", "receipt_id": receipt.pk},
+        {"brand_id": brand.pk, "reason": "deletion (point)"},
     ) in no_hooks
     assert AuditEvent.objects.filter(customer=alice, action="delete", data_kind="order").exists()
 
@@ -359,16 +360,18 @@ def test_a_retrain_marks_the_receipt_with_the_model_version(alice, brand, produc
     EventFactory(customer=alice, brand=brand, product=product)
     receipt = services.data_delete(customer=alice, scope="kind", kind_name="event")
     assert receipt.model_versions_after == {str(brand.pk): None}
+    later = timezone.now() + timedelta(seconds=1)
+    run, other = (TrainingRun.objects.create(brand=brand) for _ in range(2))
 
-    assert services.receipt_mark_retrained(
-        receipt_id=receipt.pk, brand_id=brand.pk, training_run_id=77
+    assert retrains.marks_retrained(
+        brand_id=brand.pk, run_id=run.pk, data_read_from=later, finished_at=later
     )
-    assert not services.receipt_mark_retrained(
-        receipt_id=receipt.pk, brand_id=brand.pk, training_run_id=77
+    assert not retrains.marks_retrained(
+        brand_id=brand.pk, run_id=other.pk, data_read_from=later, finished_at=later
     )
 
     receipt.refresh_from_db()
-    assert receipt.model_versions_after == {str(brand.pk): 77}
+    assert receipt.model_versions_after == {str(brand.pk): run.pk}
 
 
 def test_deleting_a_point_purges_its_recommendations_and_asks_for_a_retrain(alice, brand, product):
