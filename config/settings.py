@@ -337,6 +337,9 @@ CORS_ALLOW_HEADERS = ("authorization", "content-type")
 CORS_PREFLIGHT_MAX_AGE = 600
 # Requests per minute per widget key and client IP (fixed window in the shared cache).
 WIDGET_RATE_LIMIT = env.int("WIDGET_RATE_LIMIT", default=600)
+# "Popular right now" (anonymous widget, cold start) lists an item only when at least this
+# many distinct customers interacted with it, so a public key never shows one person's taste.
+POPULAR_MIN_CUSTOMERS = env.int("POPULAR_MIN_CUSTOMERS", default=5)
 # Benchmark-only endpoints (/bench/bare/): never on in a deployment.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 

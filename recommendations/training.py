@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 
 from . import crossbrand_data, selectors
 from .mlcore import als, rank, signals, tune
@@ -128,7 +129,11 @@ def _fit_and_rank(
     inter = signals.interactions(user_codes, item_codes, data.ratings, shape)
     inactive = ~np.isin(item_ids, active)
     order = signals.popularity(inter.known)
-    out.popular = item_ids[order[~inactive[order]]][:POPULAR_KEEP].tolist()
+    # Distinct customers per item (`known` holds one entry per pair): too few and a
+    # "popular" item would show someone's own activity to anyone with the widget key.
+    crowd = np.bincount(inter.known.indices, minlength=shape[1]) >= settings.POPULAR_MIN_CUSTOMERS
+    listed = ~inactive[order] & crowd[order]
+    out.popular = item_ids[order[listed]][:POPULAR_KEEP].tolist()
 
     out.algorithm = rank.choose(shape[1], threshold=rank.EASE_MAX_ITEMS)
     if reuse is not None and reuse[0] == out.algorithm:
