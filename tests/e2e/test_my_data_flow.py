@@ -66,7 +66,7 @@ def test_a_customer_sees_switches_off_deletes_and_exports_her_data(
     document = json.loads(target.read_text())
     events = next(k for k in document["kinds"] if k["kind"] == "event")
     assert [item["id"] for item in events["items"]] == [kept.pk]
-    assert events["items"][0]["in_use"] is True
+    assert events["items"][0]["in_use"] is False  # the whole kind is switched off above
     assert events["source"] == "observed"
     account = next(k for k in document["kinds"] if k["kind"] == "account")
     assert account["items"][0]["fields"]["username"] == "maya"
