@@ -65,7 +65,14 @@ def _kind_header(kind) -> dict:
         "description": kind.description,
         "source": kind.source.value,
         "source_label": kind.source.label,
-        "purposes": [{"key": p, "label": registry.PURPOSES[p]} for p in kind.purposes],
+        "purposes": [
+            {
+                "key": p,
+                "label": registry.PURPOSES[p],
+                "legal_basis": registry.PURPOSE_BASIS[p].value,
+            }
+            for p in kind.purposes
+        ],
         "touchpoints": list(kind.touchpoints),
         "retention_days_default": kind.retention_days,
     }
@@ -79,6 +86,7 @@ def json_chunks(*, customer: Customer) -> Iterator[str]:
         "customer": str(customer.public_id),
         "sources": {s.value: s.label for s in registry.Source},
         "purposes": registry.PURPOSES,
+        "legal_bases": registry.legal_bases(),
     }
     yield _encoder.encode(head)[:-1] + ', "kinds": ['
     switches = customer_switches(customer_id=customer.pk)
@@ -102,6 +110,18 @@ def _cell(value) -> str:
     return escape(str(value))
 
 
+def _legal_table() -> str:
+    rows = "".join(
+        f"<tr><td>{escape(b['label'])}</td><td>{escape(b['basis_label'])} ({escape(b['article'])})"
+        f"</td><td>{escape(b['right'] or b['why_not_switchable'] + ' ' + b['instead'])}</td></tr>"
+        for b in registry.legal_bases()
+    )
+    return (
+        "<h2>Legal basis for each purpose</h2><table><thead><tr><th>Purpose</th>"
+        f"<th>Legal basis</th><th>Your choice</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
 def html_chunks(*, customer: Customer) -> Iterator[str]:
     """A self-contained, human-readable HTML page with one table per kind."""
     yield (
@@ -110,12 +130,15 @@ def html_chunks(*, customer: Customer) -> Iterator[str]:
         "<h1>Everything held about you</h1>"
         f"<p>Exported {escape(timezone.now().strftime('%d %B %Y %H:%M UTC'))} for customer "
         f"{escape(str(customer.public_id))}. Each section is one kind of data, with where it "
-        "came from, what it is used for and how long it is kept.</p>"
+        "came from, what it is used for and how long it is kept.</p>" + _legal_table()
     )
     switches = customer_switches(customer_id=customer.pk)
     for kind in registry.all_kinds():
         fields = selectors.export_fields(kind)
-        purposes = ", ".join(registry.PURPOSES[p] for p in kind.purposes)
+        purposes = ", ".join(
+            f"{registry.PURPOSES[p]} ({registry.PURPOSE_BASIS[p].label.lower()})"
+            for p in kind.purposes
+        )
         yield (
             f'<section id="{escape(kind.name)}"><h2>{escape(kind.label)}</h2>'
             f"<p>{escape(kind.description)}</p>"

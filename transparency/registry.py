@@ -44,6 +44,96 @@ PURPOSES = {
 }
 
 
+class LegalBasis(StrEnum):
+    """GDPR Art. 6(1) grounds a purpose rests on."""
+
+    CONSENT = "consent"
+    CONTRACT = "contract"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    LEGAL_OBLIGATION = "legal_obligation"
+
+    @property
+    def label(self) -> str:
+        return BASIS_LABELS[self][0]
+
+    @property
+    def article(self) -> str:
+        return BASIS_LABELS[self][1]
+
+
+BASIS_LABELS = {
+    LegalBasis.CONSENT: ("Your consent", "GDPR Art. 6(1)(a)"),
+    LegalBasis.CONTRACT: ("Needed for our contract with you", "GDPR Art. 6(1)(b)"),
+    LegalBasis.LEGAL_OBLIGATION: ("Required by law", "GDPR Art. 6(1)(c)"),
+    LegalBasis.LEGITIMATE_INTEREST: ("Our legitimate interest", "GDPR Art. 6(1)(f)"),
+}
+
+# The right a switch exercises, per basis; None: the purpose has no switch (see INSTEAD).
+SWITCH_RIGHTS = {
+    LegalBasis.CONSENT: "Switching this off withdraws your consent (GDPR Art. 7(3)); it is "
+    "as easy as giving it, and you can give it again at any time.",
+    LegalBasis.LEGITIMATE_INTEREST: "Switching this off is your objection (GDPR Art. 21); "
+    "we stop, without asking you for reasons.",
+    LegalBasis.CONTRACT: None,
+    LegalBasis.LEGAL_OBLIGATION: None,
+}
+
+# Each purpose's legal basis. Every purpose a customer can switch today rests on consent or
+# legitimate interest, so it stays switchable; contract and legal obligation have no switch.
+PURPOSE_BASIS = {
+    "service": LegalBasis.CONTRACT,
+    "security": LegalBasis.LEGAL_OBLIGATION,
+    "accountability": LegalBasis.LEGAL_OBLIGATION,
+    "checkout": LegalBasis.CONSENT,
+    "personalization": LegalBasis.CONSENT,
+    "contact": LegalBasis.LEGITIMATE_INTEREST,
+    "cross_brand": LegalBasis.CONSENT,
+    "third_party": LegalBasis.CONSENT,
+}
+
+# Purposes with no switch: why, and what the customer can do instead.
+NOT_SWITCHABLE = {
+    "service": (
+        "Your account cannot run without it: it is what you signed up for.",
+        "Delete a saved address or card under Saved details, or close your account.",
+    ),
+    "security": (
+        "The law requires us to keep your account and data secure (GDPR Art. 32).",
+        "Sign out other devices or remove a second factor on the Security page.",
+    ),
+    "accountability": (
+        "The law requires us to be able to prove what happened to your data and what you "
+        "chose (GDPR Art. 5(2) and 7(1)).",
+        "Read it any time in your access log; it goes when you close your account.",
+    ),
+}
+
+
+def purpose_basis(purpose: str) -> LegalBasis:
+    return PURPOSE_BASIS[purpose]
+
+
+def purpose_legal(purpose: str) -> dict:
+    """Everything the customer is told about one purpose's legal footing."""
+    basis = PURPOSE_BASIS[purpose]
+    why, instead = NOT_SWITCHABLE.get(purpose, ("", ""))
+    return {
+        "purpose": purpose,
+        "label": PURPOSES[purpose],
+        "basis": basis.value,
+        "basis_label": basis.label,
+        "article": basis.article,
+        "switchable": SWITCH_RIGHTS[basis] is not None,
+        "right": SWITCH_RIGHTS[basis] or "",
+        "why_not_switchable": why,
+        "instead": instead,
+    }
+
+
+def legal_bases() -> list[dict]:
+    return [purpose_legal(p) for p in PURPOSES]
+
+
 @dataclass(frozen=True)
 class Merge:
     """How a kind's rows join the signed-in customer's when a brand's record is connected

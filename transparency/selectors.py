@@ -242,9 +242,17 @@ def purpose_rows(explicit: dict, sensitivities: set[str]) -> list[dict]:
                 "granted": explicit.get(purpose.value, default),
                 "is_default": purpose.value not in explicit,
                 "kinds": [k.label for k in registry.all_kinds() if purpose.value in k.purposes],
+                "legal": registry.purpose_legal(purpose.value),
             }
         )
     return rows
+
+
+def purposes_without_switch() -> list[dict]:
+    """Purposes that are not on/off switches on My data: the ones with no switch by law or
+    contract (why, and what to do instead), and checkout, switched kind by kind."""
+    toggled = set(Purpose.values)
+    return [row for row in registry.legal_bases() if row["purpose"] not in toggled]
 
 
 def purpose_granted(*, customer: Customer, purpose: str) -> bool:
@@ -793,6 +801,7 @@ def statement() -> dict:
     ]
     return {
         "kinds": kind_rows,
+        "legal_bases": registry.legal_bases(),
         "sensitivities": [s.label for s in sensitivities],
         "profiles": profiles_rows,
         "groups": groups,

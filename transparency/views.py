@@ -103,6 +103,7 @@ def my_data(request):
         **found,
         **overview.my_data_sections(found["kinds"]),
         "sources": [(s.value, s.label) for s in registry.Source],
+        "fixed_purposes": selectors.purposes_without_switch(),
         "source": source,
         "brand_id": brand_id,
     }

@@ -78,7 +78,11 @@ def test_the_json_export_covers_everything_shown_and_nothing_foreign(
     event_kind = next(k for k in document["kinds"] if k["kind"] == "event")
     assert event_kind["source"] == "observed"
     assert event_kind["purposes"] == [
-        {"key": "personalization", "label": "Personalized recommendations"}
+        {
+            "key": "personalization",
+            "label": "Personalized recommendations",
+            "legal_basis": "consent",
+        }
     ]
     item = event_kind["items"][0]
     assert item["brand"] == "Acme" and item["collected_at"] and item["retention_days"] == 365
