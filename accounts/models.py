@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
+from django.utils import timezone
 
 from .crypto import EncryptedTextField
 
@@ -177,9 +178,13 @@ class ConsentEvent(models.Model):
     data_kind = models.CharField(max_length=60, blank=True)
     object_ref = models.CharField(max_length=80, blank=True)
     granted = models.BooleanField()
-    channel = models.CharField(max_length=30)  # dashboard, widget, api, default, staff
+    channel = models.CharField(max_length=30)  # dashboard, widget, api, default, staff, gpc
     actor_label = models.CharField(max_length=120, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by accounts.consent_history before the row is hashed (auto_now_add would reset it).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The hash chain (accounts.consent_history): the previous row's hash and this row's.
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

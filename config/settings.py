@@ -48,6 +48,12 @@ FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS",
     default=["ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZC0="] if DEBUG else None,
 )
+# Ed25519 keys (32 bytes, base64url, comma-separated) signing consent receipts: the first
+# signs, all are published at /.well-known/jwks.json. Rotate like FIELD_ENCRYPTION_KEYS.
+CONSENT_RECEIPT_KEYS = env.list(
+    "CONSENT_RECEIPT_KEYS",
+    default=["ZGV2LW9ubHktcmVjZWlwdC1rZXktbm90LWZvci1wcmQ"] if DEBUG else [],
+)
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="ledger.payments.LocalTestGateway")
 
 INSTALLED_APPS = [

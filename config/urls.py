@@ -8,6 +8,7 @@ from ledger.messages import views as message_views
 from recommendations import widget_views
 from transparency import link_views
 from transparency import views as transparency_views
+from transparency.standards import views as standards_views
 
 urlpatterns = [
     path("", transparency_views.root, name="root"),
@@ -23,6 +24,7 @@ urlpatterns = [
         message_views.message_unsubscribe,
         name="message_unsubscribe",
     ),
+    path(".well-known/jwks.json", standards_views.jwks, name="jwks"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("health/", health, name="health"),

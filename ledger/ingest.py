@@ -22,6 +22,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, connection, transaction
 
 from accounts.audit import Actor
+from accounts.consent_history import consent_events_append
 from accounts.keys import tombstone_digest
 from accounts.locks import customers_lock
 from accounts.models import (
@@ -435,16 +436,19 @@ def _customers_create(brand: Brand, refs: list[str]) -> None:
         for c in customers
         for p, g in defaults.items()
     )
-    ConsentEvent.objects.bulk_create(
-        ConsentEvent(
-            customer_id=c.pk,
-            purpose=p,
-            granted=g,
-            channel="default",
-            actor_label=actor.label[:120],
-        )
-        for c in customers
-        for p, g in defaults.items()
+    consent_events_append(
+        events=[
+            ConsentEvent(
+                customer_id=c.pk,
+                purpose=p,
+                granted=g,
+                channel="default",
+                actor_label=actor.label[:120],
+            )
+            for c in customers
+            for p, g in defaults.items()
+        ],
+        new_customers=True,
     )
     AuditEvent.objects.bulk_create(
         AuditEvent(

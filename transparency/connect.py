@@ -22,6 +22,7 @@ from django.db.models import F, Func, IntegerField, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.audit import Actor, audit_record
+from accounts.consent_history import consent_events_append
 from accounts.keys import tombstone_digest
 from accounts.links import LinkRefusal, LinkRefused
 from accounts.locks import customers_lock
@@ -281,4 +282,4 @@ def _record_merge(customer, brand, mine: dict, theirs: dict, after: dict) -> Non
                 actor_label=label,
             )
         )
-    ConsentEvent.objects.bulk_create(rows)
+    consent_events_append(events=rows)

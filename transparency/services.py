@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts import outbox
 from accounts.audit import Actor, audit_record
+from accounts.consent_history import consent_event_record
 from accounts.keys import tombstone_digest
 from accounts.locks import customer_lock, customers_lock
 from accounts.models import (
@@ -70,14 +71,14 @@ def _record_choice(
     data_kind: str = "",
     object_ref: str = "",
 ) -> ConsentEvent:
-    choice = ConsentEvent.objects.create(
-        customer=customer,
+    choice = consent_event_record(
+        customer_id=customer.pk,
         purpose=purpose,
         data_kind=data_kind,
         object_ref=object_ref,
         granted=granted,
         channel=channel,
-        actor_label=actor.label[:120],
+        actor_label=actor.label,
     )
     audit_record(
         actor=actor,

@@ -5,6 +5,7 @@ from ledger.messages import views as message_views
 from recommendations import views as rec_views
 
 from . import views
+from .standards import views as standards_views
 
 app_name = "dashboard"
 
@@ -65,6 +66,13 @@ urlpatterns = [
     path("data/export/json/", views.data_export_json, name="data_export_json"),
     path("data/export/html/", views.data_export_html, name="data_export_html"),
     path("data/receipts/", views.data_receipts, name="data_receipts"),
+    path("data/consent-receipts/", standards_views.consent_receipts, name="consent_receipts"),
+    path(
+        "data/consent-receipts/<int:pk>/",
+        standards_views.consent_receipt,
+        name="consent_receipt",
+    ),
+    path("data/consent-history/verify/", standards_views.consent_chain, name="consent_chain"),
     path("access-log/", views.access_log, name="access_log"),
     path("security/", views.security, name="security"),
 ]

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.consent_history import consent_event_record
 from accounts.models import (
     AuditEvent,
     ConsentEvent,
@@ -28,6 +29,7 @@ from tests.factories import (
 from tests.transparency.test_erasure import seed_every_kind, snapshot
 from transparency import connect, registry, selectors
 from transparency.connect import customer_connect
+from transparency.standards.chain import chain_verify
 
 User = get_user_model()
 
@@ -165,8 +167,8 @@ def test_a_kind_switched_off_on_either_side_stays_off(alice, northwind, rec_call
 def test_the_history_keeps_both_sides_and_records_each_merged_choice(alice, northwind, rec_calls):
     northwind.shell("nw-1")
     PurposeConsent.objects.create(customer=alice, purpose="personalization", granted=False)
-    ConsentEvent.objects.create(
-        customer=alice, purpose="personalization", granted=False, channel="dashboard"
+    consent_event_record(
+        customer_id=alice.pk, purpose="personalization", granted=False, channel="dashboard"
     )
     brand_history = ConsentEvent.objects.filter(customer__brand_links__external_ref="nw-1").count()
     assert brand_history  # the brand's defaults, channel "default"
@@ -179,6 +181,8 @@ def test_the_history_keeps_both_sides_and_records_each_merged_choice(alice, nort
     merged = history.get(channel="connect", purpose="personalization")
     assert merged.granted is False
     assert "stricter" in merged.actor_label
+    # Both sides' hash chains survive the move, with the merged rows chained on.
+    assert chain_verify(customer_id=_me(alice).pk).ok
 
 
 def test_rows_unique_per_customer_merge_instead_of_duplicating(alice, northwind, rec_calls):
