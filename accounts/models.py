@@ -1,5 +1,6 @@
 import uuid
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
@@ -86,6 +87,29 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["customer", "-created_at"])]
+        # Append-only in PostgreSQL too (accounts.append_only has the one allowed path).
+        # Only clearing an actor link is let through: deleting a staff user or a brand
+        # sets it to NULL (SET_NULL), the row's record of what happened stays.
+        triggers = [
+            pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
+            pgtrigger.Protect(
+                name="append_only_update",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.AnyChange(exclude=["actor_user", "actor_brand"]),
+            ),
+            pgtrigger.Protect(
+                name="append_only_actor",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(
+                    new__actor_user__isnull=False,
+                    old__actor_user__df=pgtrigger.F("new__actor_user"),
+                )
+                | pgtrigger.Q(
+                    new__actor_brand__isnull=False,
+                    old__actor_brand__df=pgtrigger.F("new__actor_brand"),
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.actor_kind} {self.action} {self.data_kind}"
@@ -188,6 +212,10 @@ class ConsentEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Append-only in PostgreSQL too (accounts.append_only has the one allowed path).
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
 
     def __str__(self) -> str:
         what = self.purpose or self.data_kind

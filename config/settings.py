@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "ninja",
     "csp",
     "corsheaders",
+    "pgtrigger",
     "accounts",
     "ledger",
     "recommendations",

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, Func, IntegerField, OuterRef, Subquery
 from django.utils import timezone
 
+from accounts.append_only import history_rewrite
 from accounts.audit import Actor, audit_record
 from accounts.consent_history import consent_events_append
 from accounts.keys import tombstone_digest
@@ -135,7 +136,10 @@ def customer_connect(*, customer: Customer, brand: Brand, ref: str) -> Connected
     else:
         shell = Customer.objects.select_related("user").get(pk=target.shell_id)
         theirs = _choices(shell)
-        joined = _join(shell, customer)
+        # The records' access logs and histories move across: the documented way past
+        # their append-only triggers (accounts.append_only).
+        with history_rewrite(reason="connect"):
+            joined = _join(shell, customer)
         _record_merge(joined.customer, brand, before, theirs, _choices(joined.customer))
     audit_record(
         actor=Actor.customer(joined.customer),

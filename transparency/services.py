@@ -21,6 +21,7 @@ from django.db.models.deletion import ProtectedError, get_candidate_relations_to
 from django.utils import timezone
 
 from accounts import outbox
+from accounts.append_only import history_rewrite
 from accounts.audit import Actor, audit_record
 from accounts.consent_history import consent_event_record
 from accounts.keys import tombstone_digest
@@ -423,16 +424,19 @@ def account_erase(*, customer: Customer, actor: Actor | None = None) -> Deletion
     outbox.discard_for_customer(customer_id=customer_id)
     # Customer and user go last, by id: every other kind is found through them.
     by_model = {k.get_model(): k for k, _ in plan}
-    counts = _run_plan([(k, qs) for k, qs in plan if k.get_model() not in (Customer, User)])
-    model_kinds = _model_kinds()
-    for model, pk in ((Customer, customer_id), (User, user_id)):
-        kind = by_model.get(model)
-        _delete_rows(
-            model._base_manager.filter(pk=pk),
-            counts=counts,
-            model_kinds=model_kinds,
-            fallback=kind.name if kind else model._meta.model_name,
-        )
+    # The access log and consent history go too: the documented way past their
+    # append-only triggers (accounts.append_only).
+    with history_rewrite(reason="erasure"):
+        counts = _run_plan([(k, qs) for k, qs in plan if k.get_model() not in (Customer, User)])
+        model_kinds = _model_kinds()
+        for model, pk in ((Customer, customer_id), (User, user_id)):
+            kind = by_model.get(model)
+            _delete_rows(
+                model._base_manager.filter(pk=pk),
+                counts=counts,
+                model_kinds=model_kinds,
+                fallback=kind.name if kind else model._meta.model_name,
+            )
     receipt = DeletionReceipt.objects.create(
         customer=None,
         scope=ReceiptScope.ACCOUNT,

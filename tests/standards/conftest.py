@@ -1,0 +1,1 @@
+from tests.transparency.conftest import rec_calls  # noqa: F401
