@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After authentication: `Sec-GPC: 1` from a customer's browser (transparency.standards.gpc).
+    "transparency.standards.gpc.GpcMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -270,6 +270,16 @@ def _personal_body(client: widget_auth.WidgetClient, ref: str, *, slot: str, n: 
     return body
 
 
+def _note_gpc(request: HttpRequest, client: widget_auth.WidgetClient, ref: str | None) -> None:
+    """The token holder's browser sends Global Privacy Control: name them on the request;
+    transparency's middleware records and honours it after the response. Anonymous
+    visitors have no record, so nothing is noted or written for them."""
+    if ref is not None and request.headers.get("Sec-GPC", "").strip() == "1":
+        customer_id, _ = widget_auth.holder_lookup(client=client, ref=ref)
+        if customer_id is not None:
+            request.gpc_customer_id = customer_id  # type: ignore[attr-defined]
+
+
 def _json(body: bytes, cache_control: str, origin: str) -> HttpResponse:
     """The answer for a checked `origin` (config.middleware.CorsMiddleware allows it)."""
     response = HttpResponse(body, content_type="application/json")
@@ -315,6 +325,7 @@ def recommendations(request: HttpRequest):
     token = widget_auth.bearer_token(request, params.token)
     ref = widget_auth.customer_token_subject(client=client, token=token) if token else None
     origin = request.META["HTTP_ORIGIN"]  # _gate checked it
+    _note_gpc(request, client, ref)
     if ref is not None:
         body = _personal_body(client, ref, slot=params.slot, n=params.n)
         if body is not None:
@@ -341,9 +352,10 @@ def events(request: HttpRequest, params: Query[EventsQuery], payload: WidgetEven
     )
     if (limited := _rate_limited(retry_after)) is not None:
         return limited
-    customer = widget_auth.personalization_holder(
-        client=client, token=widget_auth.bearer_token(request, request.GET.get("token"))
-    )
+    token = widget_auth.bearer_token(request, request.GET.get("token"))
+    if token:
+        _note_gpc(request, client, widget_auth.customer_token_subject(client=client, token=token))
+    customer = widget_auth.personalization_holder(client=client, token=token)
     if customer is not None:
         widget_events_record(
             customer=customer,
@@ -384,6 +396,7 @@ def manage_link(request: HttpRequest, params: Query[EventsQuery]):
     )
     if ref is None:
         return _error(403, "A valid customer token is required.")
+    _note_gpc(request, client, ref)
     token = link_token_mint(brand=client.brand, ref=ref)
     url = request.build_absolute_uri(reverse("link_open")) + "?" + urlencode({"token": token})
     response = JsonResponse({"url": url})

@@ -15,6 +15,7 @@ from accounts.decorators import customer_required
 
 from . import bridge, export, overview, registry, selectors, services
 from .models import DeletionReceipt, ReceiptScope
+from .standards import gpc
 
 # Sections of the dashboard that later work fills in; until then they say so.
 PLANNED = {
@@ -104,6 +105,7 @@ def my_data(request):
         **overview.my_data_sections(found["kinds"]),
         "sources": [(s.value, s.label) for s in registry.Source],
         "fixed_purposes": selectors.purposes_without_switch(),
+        "gpc": gpc.gpc_notice(customer_id=found["customer_id"]),
         "source": source,
         "brand_id": brand_id,
     }
