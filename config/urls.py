@@ -25,6 +25,17 @@ urlpatterns = [
         name="message_unsubscribe",
     ),
     path(".well-known/jwks.json", standards_views.jwks, name="jwks"),
+    # Staff only, through the admin site's gate (staff, MFA): records of processing (Art. 30).
+    path(
+        "admin/records-of-processing.json",
+        admin.site.admin_view(standards_views.art30_json),
+        name="art30_json",
+    ),
+    path(
+        "admin/records-of-processing.csv",
+        admin.site.admin_view(standards_views.art30_csv),
+        name="art30_csv",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("health/", health, name="health"),

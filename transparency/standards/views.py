@@ -60,3 +60,22 @@ def consent_chain(request):
     if request.customer is None:
         raise Http404
     return JsonResponse(chain.chain_verify(customer_id=request.customer.pk).as_dict())
+
+
+# --- records of processing (staff; mounted through the admin site: staff + MFA) ------------
+
+
+def art30_json(request):
+    from . import art30
+
+    response = JsonResponse(art30.records(), json_dumps_params={"indent": 1})
+    response["Content-Disposition"] = 'attachment; filename="records-of-processing.json"'
+    return response
+
+
+def art30_csv(request):
+    from . import art30
+
+    response = HttpResponse(art30.records_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="records-of-processing.csv"'
+    return response
