@@ -58,6 +58,8 @@ class DeletionReceipt(models.Model):
 class DataRequestKind(models.TextChoices):
     EXPORT = "export", "Export (access / portability)"
     ERASURE = "erasure", "Erasure"
+    ACCESS = "access", "Access (Art. 15, asked of staff)"
+    CORRECTION = "correction", "Correction (Art. 16)"
 
 
 class DataRequestState(models.TextChoices):
@@ -66,11 +68,16 @@ class DataRequestState(models.TextChoices):
     DONE = "done", "Done"
 
 
-def add_one_month(moment: datetime) -> datetime:
-    """Same day next month, clamped to the month's last day (Jan 31 -> Feb 28/29)."""
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+def add_months(moment: datetime, months: int) -> datetime:
+    """Same day `months` later, clamped to the month's last day (Jan 31 + 1 -> Feb 28/29)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
+
+
+def add_one_month(moment: datetime) -> datetime:
+    return add_months(moment, 1)
 
 
 class DataRequest(models.Model):
@@ -91,6 +98,10 @@ class DataRequest(models.Model):
     receipt = models.ForeignKey(
         DeletionReceipt, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # GDPR Art. 12(3): extendable once, by up to two further months, with the reason told.
+    extended_until = models.DateTimeField(null=True, blank=True)
+    extension_reason = models.CharField(max_length=300, blank=True)
+    extended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -105,8 +116,13 @@ class DataRequest(models.Model):
         super().save(*args, **kwargs)
 
     @property
+    def due(self) -> datetime:
+        """The deadline in force: the extended one once extended."""
+        return self.extended_until or self.deadline
+
+    @property
     def overdue(self) -> bool:
-        return self.state != DataRequestState.DONE and self.deadline < timezone.now()
+        return self.state != DataRequestState.DONE and self.due < timezone.now()
 
 
 class ErasureNotice(models.Model):
