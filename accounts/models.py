@@ -45,6 +45,10 @@ class Customer(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        # Staff without it (the support role) see personal fields masked in admin.
+        permissions = [("view_unmasked", "Can see customers' personal fields unmasked")]
+
     def __str__(self) -> str:
         return f"customer {self.public_id}"
 

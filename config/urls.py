@@ -8,7 +8,7 @@ from ledger.messages import views as message_views
 from recommendations import widget_views
 from transparency import link_views
 from transparency import views as transparency_views
-from transparency.standards import dsr_views
+from transparency.standards import dsr_views, reveal_views
 from transparency.standards import views as standards_views
 
 urlpatterns = [
@@ -39,6 +39,11 @@ urlpatterns = [
     ),
     path("admin/dsr/", admin.site.admin_view(dsr_views.console), name="dsr_console"),
     path("admin/dsr.csv", admin.site.admin_view(dsr_views.console_csv), name="dsr_console_csv"),
+    path(
+        "admin/reveal/<slug:kind>/<int:pk>/<slug:field>/",
+        admin.site.admin_view(reveal_views.field_reveal),
+        name="field_reveal",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("health/", health, name="health"),

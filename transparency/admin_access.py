@@ -89,9 +89,82 @@ class LoggedViewMixin:
         return super().change_view(request, object_id, form_url, extra_context)
 
 
-class CustomerDataAdmin(LoggedViewMixin, ReadOnlyMixin, admin.ModelAdmin):
+MASKED_PREFIX = "masked__"
+
+
+class _Named:
+    """An object shown under another name; everything else is the object's."""
+
+    def __init__(self, obj, name: str):
+        self._obj, self._name = obj, name
+
+    def __str__(self) -> str:
+        return self._name
+
+    def __getattr__(self, attr: str):
+        return getattr(self._obj, attr)
+
+
+class MaskedFieldsMixin:
+    """Personal fields shown masked to staff without `accounts.view_unmasked` (the support
+    role), each with a link to reveal it for a typed reason (transparency.standards.masking)."""
+
+    def _masked(self, request) -> set[str]:
+        from .standards import masking
+
+        if masking.sees_unmasked(request.user):
+            return set()
+        return set(masking.personal_fields(kind_for(self.model)))
+
+    def _swap(self, names, masked: set[str]) -> list:
+        out = []
+        for name in names:
+            name = f"{MASKED_PREFIX}{name}" if name in masked else name
+            if name not in out:
+                out.append(name)
+        return out
+
+    def get_readonly_fields(self, request, obj=None):
+        found = list(super().get_readonly_fields(request, obj))
+        masked = self._masked(request)
+        return [*found, *(f"{MASKED_PREFIX}{n}" for n in sorted(masked))] if masked else found
+
+    def get_fields(self, request, obj=None):
+        return self._swap(super().get_fields(request, obj), self._masked(request))
+
+    def get_list_display(self, request):
+        return self._swap(super().get_list_display(request), self._masked(request))
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        # The object's own name (title, breadcrumbs) can hold personal fields ("Home
+        # (London)"): the support role sees the kind and id instead.
+        obj = context.get("original")
+        if obj is not None and self._masked(request):
+            label = f"{self.model._meta.verbose_name} #{obj.pk}"
+            context.update(subtitle=label, original=_Named(obj, label))
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def __getattr__(self, name: str):
+        if not name.startswith(MASKED_PREFIX):
+            raise AttributeError(name)
+        field = name.removeprefix(MASKED_PREFIX)
+        kind = kind_for(self.model)
+
+        def show(obj):
+            from django.urls import reverse
+            from django.utils.html import format_html
+
+            url = reverse("field_reveal", args=[kind.name, obj.pk, field])
+            return format_html('•••••  <a href="{}">Reveal (reason needed)</a>', url)
+
+        show.short_description = self.model._meta.get_field(field).verbose_name
+        return show
+
+
+class CustomerDataAdmin(MaskedFieldsMixin, LoggedViewMixin, ReadOnlyMixin, admin.ModelAdmin):
     """View-only admin for a registered kind of customer data; each object view is logged
-    (the kind and the way to its customer come from the transparency registry)."""
+    (the kind and the way to its customer come from the transparency registry); personal
+    fields masked for the support role."""
 
 
 class CustomersRowsReadOnlyMixin(LoggedViewMixin):

@@ -487,6 +487,10 @@ def access_action(event: AuditEvent) -> str:
         if event.actor_label == "transparency.retention_sweep":
             return f"deleted {data} that reached the end of its retention period"
         return f"deleted {data}"
+    if action == "reveal":
+        return f"unmasked a field of {data} (reason given: {reason})"
+    if action == "extend":
+        return f"extended the deadline of your request ({reason})"
     if action == "erase":
         return "closed the account and deleted everything held about you"
     if action == "export":
