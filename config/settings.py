@@ -197,7 +197,12 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 MFA_ADAPTER = "accounts.adapter.MFAAdapter"
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Passkeys through allauth's WebAuthn (fido2): added on the Security page, usable to sign in.
+# Admin still needs TOTP on top (accounts.admin_site).
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+# fido2 does not count http://localhost as secure: only for local development and tests.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=DEBUG)
 MFA_TOTP_ISSUER = "Candor"
 USERSESSIONS_TRACK_ACTIVITY = True
 # Database sessions tagged with the account their data names, half-finished logins

@@ -39,6 +39,9 @@ from . import registry
 def security_overview(*, user) -> dict:
     return {
         "mfa_types": sorted(Authenticator.objects.filter(user=user).values_list("type", flat=True)),
+        "passkey_count": Authenticator.objects.filter(
+            user=user, type=Authenticator.Type.WEBAUTHN
+        ).count(),
         "session_count": UserSession.objects.filter(user=user).count(),
         "emails": list(EmailAddress.objects.filter(user=user).values("email", "verified")),
     }

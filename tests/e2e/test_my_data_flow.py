@@ -26,7 +26,7 @@ def test_a_customer_sees_switches_off_deletes_and_exports_her_data(
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("#id_login").fill("maya")
     page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
     page.get_by_role("heading", name="Hello, maya").wait_for()
 
     page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="My data").click()

@@ -17,7 +17,7 @@ def _login(page, live_server, username):
     page.goto(live_server.url + reverse("account_login"))
     page.fill("#id_login", username)
     page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
     page.wait_for_url(f"{live_server.url}{reverse('dashboard:home')}")
 
 

@@ -34,7 +34,7 @@ def test_a_customer_adds_an_address_makes_it_default_and_reorders_in_one_click(
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("#id_login").fill("alice")
     page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
     page.get_by_role("navigation", name="Dashboard").get_by_role(
         "link", name="Saved details"
     ).click()

@@ -24,7 +24,7 @@ def test_a_new_user_signs_up_sees_the_dashboard_signs_out_and_in_again(
 
     page.locator("#id_login").fill("river")
     page.locator("#id_password").fill("a-very-long-secret-19")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
     page.get_by_role("heading", name="Hello, river").wait_for()
     assert page.url.endswith("/me/")
 
