@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.contrib import admin
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .admin_access import CustomerDataAdmin, ReadOnlyMixin
@@ -19,17 +20,19 @@ class OverdueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         open_ = ~Q(state=DataRequestState.DONE)
         now = timezone.now()
+        # The deadline in force: the extended one once extended (Art. 12(3)).
+        queryset = queryset.annotate(due_at=Coalesce("extended_until", "deadline"))
         if self.value() == "yes":
-            return queryset.filter(open_, deadline__lt=now)
+            return queryset.filter(open_, due_at__lt=now)
         if self.value() == "soon":
-            return queryset.filter(open_, deadline__gte=now, deadline__lt=now + timedelta(days=7))
+            return queryset.filter(open_, due_at__gte=now, due_at__lt=now + timedelta(days=7))
         return queryset
 
 
 @admin.register(DataRequest)
 class DataRequestAdmin(CustomerDataAdmin):
-    """The record of each export and erasure (all self-service, done at once); the overdue
-    filter finds any that were not."""
+    """The record of each request; the overdue filter finds any past the deadline in force.
+    Staff work on requests in the DSR console (/admin/dsr/)."""
 
     list_display = ["id", "kind", "state", "received_at", "deadline", "is_overdue", "customer"]
     list_filter = ["kind", "state", OverdueFilter]

@@ -140,3 +140,20 @@ def test_staff_act_through_the_console(staff_client, logged, alice):
 def test_customers_cannot_reach_the_console(alice_client):
     assert alice_client.get(reverse("dsr_console")).status_code == 302
     assert alice_client.get(reverse("dsr_console_csv")).status_code == 302
+
+
+def test_the_admin_overdue_filter_uses_the_extended_deadline(staff_client, alice, charlie):
+    late = dsr.dsr_create(
+        customer=alice, kind=DataRequestKind.ACCESS, staff=charlie, received_at=at(2020, 1, 1)
+    )
+    extended = dsr.dsr_create(
+        customer=alice, kind=DataRequestKind.CORRECTION, staff=charlie, received_at=at(2020, 1, 1)
+    )
+    DataRequest.objects.filter(pk=extended.pk).update(extended_until=at(2099, 1, 1))
+
+    page = staff_client.get(
+        reverse("admin:transparency_datarequest_changelist"), {"overdue": "yes"}
+    ).content.decode()
+
+    assert f"/{late.pk}/change/" in page
+    assert f"/{extended.pk}/change/" not in page
