@@ -35,6 +35,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ID_ROUTES = {"address": "address", "card": "payment_method", "order": "order"}
 # Downloads, not pages (they ask for the password first; that page is walked).
 DOWNLOADS = {"dashboard:data_export_json", "dashboard:data_export_html"}
+# Files and JSON answers, not pages: signed consent receipts, the chain check.
+DOWNLOADS |= {"dashboard:consent_receipts", "dashboard:consent_receipt", "dashboard:consent_chain"}
 
 
 def _one_row(customer, kind_name: str) -> int | None:
