@@ -18,12 +18,12 @@ from django.utils import timezone
 
 from accounts import outbox
 from accounts.audit import Actor, audit_record
+from accounts.consent_history import consent_event_record
 from accounts.keys import tombstone_digest
 from accounts.locks import customer_lock, customers_lock
 from accounts.models import (
     AuditEvent,
     Brand,
-    ConsentEvent,
     Customer,
     CustomerBrand,
     ErasureTombstone,
@@ -226,8 +226,8 @@ def marketing_unsubscribe(*, message: Message, via: str = "email") -> bool:
 def marketing_choice_told(*, customer: Customer, brand: Brand, allowed: bool, via: str) -> None:
     """Marketing from one brand switched on or off: consent history, and `consent.changed`
     (purpose `contact`, scope `brand`) to that brand. Inside the change's transaction."""
-    ConsentEvent.objects.create(
-        customer=customer,
+    consent_event_record(  # the hash-chained history's one writer
+        customer_id=customer.pk,
         purpose="contact",
         object_ref=f"brand:{brand.pk}",
         granted=allowed,

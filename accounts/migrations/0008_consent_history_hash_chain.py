@@ -25,7 +25,7 @@ def chain_existing_history(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0006_brand_bridge_links_webhooks'),
+        ('accounts', '0007_brand_time_zone_data_updated'),
     ]
 
     operations = [

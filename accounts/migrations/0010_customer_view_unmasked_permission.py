@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0008_append_only_history_triggers'),
+        ('accounts', '0009_append_only_history_triggers'),
     ]
 
     operations = [

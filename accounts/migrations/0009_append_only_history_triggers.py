@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_consent_history_hash_chain'),
+        ('accounts', '0008_consent_history_hash_chain'),
     ]
 
     operations = [
