@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('transparency', '0002_erasure_notices'),
+        ('transparency', '0003_retrain_marks'),
     ]
 
     operations = [
