@@ -25,7 +25,13 @@ DEBUG = env.bool("DEBUG", default=True)
 if not DEBUG:
     _missing = [
         name
-        for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DATABASE_URL", "REDIS_URL")
+        for name in (
+            "SECRET_KEY",
+            "FIELD_ENCRYPTION_KEYS",
+            "CONSENT_RECEIPT_KEYS",
+            "DATABASE_URL",
+            "REDIS_URL",
+        )
         if not env.str(name, default="").strip()
     ]
     if _missing:
@@ -33,7 +39,8 @@ if not DEBUG:
             "DEBUG=0 (production profile) needs these environment variables: "
             + ", ".join(_missing)
             + ". SECRET_KEY: 50+ random characters; FIELD_ENCRYPTION_KEYS: Fernet keys "
-            "(comma-separated, first encrypts); DATABASE_URL: postgres://...; "
+            "(comma-separated, first encrypts); CONSENT_RECEIPT_KEYS: Ed25519 keys "
+            "(`manage.py receipt_keys --new`); DATABASE_URL: postgres://...; "
             "REDIS_URL: redis://... (Celery broker and shared cache)."
         )
 SECRET_KEY = env.str(

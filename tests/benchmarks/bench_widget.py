@@ -26,6 +26,7 @@ p50/p99 latency (target p99 <= 10 ms).
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -79,6 +80,7 @@ def _env(var: Path, prefix: str) -> dict:
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        CONSENT_RECEIPT_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("="),
         SECURE_SSL_REDIRECT="0",
         DATABASE_URL=_database_url(DB_NAME),
         CONN_MAX_AGE="60",

@@ -1,5 +1,6 @@
 """H1: the production profile (DEBUG=0) passes Django's deployment checklist."""
 
+import base64
 import secrets
 import subprocess
 import sys
@@ -17,12 +18,20 @@ def production_env(tmp_path, **overrides) -> dict:
         key: value
         for key, value in os.environ.items()
         if key
-        not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "EMAIL_URL")
+        not in (
+            "DATABASE_URL",
+            "REDIS_URL",
+            "SECRET_KEY",
+            "FIELD_ENCRYPTION_KEYS",
+            "CONSENT_RECEIPT_KEYS",
+            "EMAIL_URL",
+        )
     }
     env.update(
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(64),
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        CONSENT_RECEIPT_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("="),
         ALLOWED_HOSTS="candor.example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         REDIS_URL="redis://127.0.0.1:6379/15",
@@ -58,6 +67,7 @@ def test_it_refuses_to_start_without_its_secrets(tmp_path):
     env = production_env(tmp_path)
     del env["SECRET_KEY"]
     del env["FIELD_ENCRYPTION_KEYS"]
+    del env["CONSENT_RECEIPT_KEYS"]
 
     result = manage("check", env=env)
 
@@ -65,6 +75,7 @@ def test_it_refuses_to_start_without_its_secrets(tmp_path):
     assert "ImproperlyConfigured" in result.stderr
     assert "SECRET_KEY" in result.stderr
     assert "FIELD_ENCRYPTION_KEYS" in result.stderr
+    assert "CONSENT_RECEIPT_KEYS" in result.stderr
 
 
 def test_it_refuses_to_start_without_redis(tmp_path):
