@@ -38,6 +38,12 @@ def consent_event_digest(event: ConsentEvent) -> str:
         "actor": event.actor_label,
         "at": event.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
     }
+    # A consent a brand collected (ledger.record_ingest): where and which wording are in the
+    # chain too; rows without them hash as before.
+    if event.collected_at is not None:
+        body["collected_at"] = event.collected_at.astimezone(UTC).isoformat(timespec="microseconds")
+    if event.wording_version:
+        body["wording"] = event.wording_version
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -208,6 +208,10 @@ class ConsentEvent(models.Model):
     granted = models.BooleanField()
     channel = models.CharField(max_length=30)  # dashboard, widget, api, default, staff, gpc
     actor_label = models.CharField(max_length=120, blank=True)
+    # A consent a brand collected itself (ingest): when it was given or refused there, and
+    # the version of the wording shown; `channel` is then where ("checkout").
+    collected_at = models.DateTimeField(null=True, blank=True)
+    wording_version = models.CharField(max_length=40, blank=True)
     # Set by accounts.consent_history before the row is hashed (auto_now_add would reset it).
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The hash chain (accounts.consent_history): the previous row's hash and this row's.

@@ -10,7 +10,12 @@ from .models import Purpose, Sensitivity
 PROFILES: dict[str, dict] = {
     Sensitivity.RETAIL: {
         "purposes_off": {Purpose.THIRD_PARTY, Purpose.CROSS_BRAND},
-        "retention_days": {"event": 365, "order": 365 * 7, "session": 90},
+        "retention_days": {
+            "event": 365,
+            "order": 365 * 7,
+            "session": 90,
+            "partner_attribute": 365,
+        },
     },
     Sensitivity.BANKING: {
         "purposes_off": {
@@ -19,7 +24,12 @@ PROFILES: dict[str, dict] = {
             Purpose.PERSONALIZATION,
             Purpose.CONTACT,
         },
-        "retention_days": {"event": 90, "order": 365 * 10, "session": 30},
+        "retention_days": {
+            "event": 90,
+            "order": 365 * 10,
+            "session": 30,
+            "partner_attribute": 90,
+        },
     },
 }
 

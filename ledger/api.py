@@ -15,8 +15,9 @@ from accounts.keys import server_key_authenticate
 from accounts.models import Brand
 
 from . import ingest
+from .record_ingest import customer_records_ingest
+from .record_schemas import CustomerRecordBatch, CustomerRecordOut
 from .schemas import (
-    CustomerBatch,
     ErrorOut,
     EventBatch,
     IngestOut,
@@ -57,11 +58,11 @@ router = Router(auth=ServerKeyAuth(), tags=["ingest"])
 
 @router.post(
     "/customers",
-    response={200: IngestOut, **ERRORS},
-    summary="Upsert customers by the brand's external reference",
+    response={200: CustomerRecordOut, **ERRORS},
+    summary="Upsert customers by the brand's external reference, with the brand's record",
 )
-def ingest_customers(request: HttpRequest, payload: CustomerBatch):
-    return asdict(ingest.customers_ingest(brand=request.auth, items=payload.items))
+def ingest_customers(request: HttpRequest, payload: CustomerRecordBatch):
+    return customer_records_ingest(brand=request.auth, items=payload.items)
 
 
 @router.post(

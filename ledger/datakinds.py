@@ -8,7 +8,9 @@ register(
         owner="customer",
         source=Source.PROVIDED,
         purposes=("service", "checkout", "contact"),
-        description="Your legal name, birthday, phone and contact email (encrypted at rest).",
+        description="Your legal name, birthday, phone and contact email (encrypted at rest), "
+        "with who last set each (you or a brand) and when; a brand's different value is "
+        "shown beside a correction of yours, never used.",
         sensitivity="high",
         touchpoints=("checkout", "messages"),
         brand_field="brand",
@@ -22,11 +24,13 @@ register(
         owner="customer",
         source=Source.PROVIDED,
         purposes=("checkout",),
-        description="Delivery addresses, with your default (street and postcode encrypted).",
+        description="Delivery addresses, with your default (street and postcode encrypted), "
+        "who last set each and when.",
         sensitivity="high",
         touchpoints=("checkout",),
         brand_field="brand",
         created_field="created_at",
+        external_id_field="external_id",
         merge=Merge(single=("is_default",)),
     ),
     DataKind(
@@ -51,7 +55,8 @@ register(
         owner="customer",
         source=Source.PROVIDED,
         purposes=("contact",),
-        description="How and when each brand may reach you.",
+        description="How and when each brand may reach you, per channel, with who last set "
+        "it and when.",
         sensitivity="low",
         touchpoints=("messages",),
         brand_field="brand",
@@ -117,5 +122,25 @@ register(
         brand_field="brand",
         created_field="created_at",
         external_id_field="external_id",
+    ),
+)
+
+register(
+    DataKind(
+        name="partner_attribute",
+        label="Data from partners",
+        model="ledger.PartnerAttribute",
+        owner="customer",
+        source=Source.THIRD_PARTY,
+        purposes=("third_party",),
+        description="What a brand received about you from a named partner, what for and "
+        "when (values encrypted). Kept only while you allow third-party enrichment.",
+        sensitivity="high",
+        retention_days=365,
+        touchpoints=(),
+        brand_field="brand",
+        created_field="created_at",
+        external_id_field="external_id",
+        merge=Merge(key=("brand", "partner_name", "name"), stricter=(("in_use", False),)),
     ),
 )

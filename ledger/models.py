@@ -62,6 +62,31 @@ class DataPoint(models.Model):
         abstract = True
 
 
+class SetBy(models.TextChoices):
+    """Who last set a value the customer and a brand may both hold (provenance)."""
+
+    CUSTOMER = "customer", "You"
+    BRAND = "brand", "The brand"
+    PARTNER = "partner", "A partner of the brand"
+
+
+class Provenance(models.Model):
+    """Who last set the value and when, plus a brand's differing value the customer's own
+    correction overrode ("Northwind sent a different value on ..."): kept to be shown,
+    never used. The customer's correction always wins (ledger.record_ingest)."""
+
+    set_by = models.CharField(max_length=10, choices=SetBy.choices, default=SetBy.CUSTOMER)
+    set_at = models.DateTimeField(null=True, blank=True)
+    brand_sent_value = EncryptedTextField(blank=True, default="")
+    brand_sent_at = models.DateTimeField(null=True, blank=True)
+    brand_sent_by = models.ForeignKey(
+        Brand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
 class FactField(models.TextChoices):
     LEGAL_NAME = "legal_name", "Legal name"
     BIRTHDAY = "birthday", "Birthday"
@@ -69,7 +94,7 @@ class FactField(models.TextChoices):
     EMAIL = "email", "Contact email"
 
 
-class PersonalFact(DataPoint):
+class PersonalFact(Provenance, DataPoint):
     """One fact about the customer (name, birthday, phone, contact email), encrypted."""
 
     field = models.CharField(max_length=20, choices=FactField.choices)
@@ -84,7 +109,10 @@ class PersonalFact(DataPoint):
         return self.get_field_display()
 
 
-class Address(DataPoint):
+class Address(Provenance, DataPoint):
+    # The brand's own id for an address it sent (ingest upserts by it); None for the
+    # customer's own addresses.
+    external_id = models.CharField(max_length=100, null=True, blank=True)
     # Every free-text part is personal, so all are encrypted (max_length: forms and ingest).
     label = EncryptedTextField(max_length=40, blank=True, default="")
     recipient = EncryptedTextField()
@@ -102,7 +130,12 @@ class Address(DataPoint):
                 fields=["customer"],
                 condition=models.Q(is_default=True),
                 name="one_default_address",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["brand", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="uniq_address_ext_id",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -143,8 +176,12 @@ class Channel(models.TextChoices):
     NONE = "none", "Don't contact me"
 
 
-class ContactPreference(DataPoint):
-    """How and when a brand may reach the customer (brand null: every brand)."""
+class ContactPreference(Provenance, DataPoint):
+    """How and when a brand may reach the customer (brand null: every brand).
+
+    `channels` is the brand's per-channel record ({"email": true, "sms": false}) when the
+    brand sent one; `channel` is then the first allowed of email, SMS, post (or none).
+    """
 
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     quiet_start = models.TimeField(null=True, blank=True)
@@ -158,6 +195,7 @@ class ContactPreference(DataPoint):
     # "Contacting you" for this brand's marketing (the one-click unsubscribe switches it
     # off); service messages ignore it. The account-wide purpose must be allowed too.
     marketing_allowed = models.BooleanField(default=True)
+    channels = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -245,6 +283,33 @@ class Event(DataPoint):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.occurred_at:%Y-%m-%d})"
+
+
+class PartnerAttribute(DataPoint):
+    """Something a brand received about the customer from a named partner (third-party
+    enrichment). Stored only while the customer allows that purpose (ledger.record_ingest);
+    the value is encrypted. `external_id` ("partner/name") is how the brand is told about
+    a switch-off or deletion (webhooks)."""
+
+    partner_name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+    value = EncryptedTextField(blank=True, default="")
+    # The purpose the brand obtained it for (a key of transparency.registry.PURPOSES).
+    purpose = models.CharField(max_length=30)
+    obtained_at = models.DateTimeField()
+    external_id = models.CharField(max_length=201)
+
+    class Meta:
+        ordering = ["-obtained_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "brand", "partner_name", "name"],
+                name="uniq_partner_attribute",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} from {self.partner_name}"
 
 
 # Messages live in their own modules (ledger.messages); the model is registered here.

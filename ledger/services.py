@@ -28,6 +28,7 @@ from .models import (
     PaymentMethod,
     PersonalFact,
     Product,
+    SetBy,
     Source,
 )
 from .payments import CardToken
@@ -95,14 +96,21 @@ def personal_facts_update(*, customer: Customer, values: dict[str, str], actor: 
             action = "delete"
         elif fact is None:
             PersonalFact.objects.create(
-                customer=customer, field=field, value=new, source=Source.PROVIDED
+                customer=customer,
+                field=field,
+                value=new,
+                source=Source.PROVIDED,
+                set_by=SetBy.CUSTOMER,
+                set_at=timezone.now(),
             )
             action = "create"
         elif fact.value != new:
+            # The customer's correction: it wins over any later value a brand sends.
             fact.value = new
             fact.source = Source.PROVIDED
             fact.brand = None
-            fact.save(update_fields=["value", "source", "brand", "updated_at"])
+            fact.set_by, fact.set_at = SetBy.CUSTOMER, timezone.now()
+            fact.save(update_fields=["value", "source", "brand", "set_by", "set_at", "updated_at"])
             action = "update"
         else:
             continue
@@ -143,6 +151,8 @@ def address_create(*, customer: Customer, actor: Actor, **fields: str) -> Addres
     address = Address.objects.create(
         customer=customer,
         source=Source.PROVIDED,
+        set_by=SetBy.CUSTOMER,
+        set_at=timezone.now(),
         is_default=not has_default,
         **{k: fields.get(k, "") for k in ADDRESS_FIELDS},
     )
@@ -161,7 +171,9 @@ def address_update(*, address: Address, actor: Actor, **fields: str) -> bool:
     for k in changed:
         setattr(address, k, fields[k])
     address.source = Source.PROVIDED
-    address.save(update_fields=[*changed, "source", "updated_at"])
+    # The customer's correction: it wins over any later value the brand sends for it.
+    address.set_by, address.set_at = SetBy.CUSTOMER, timezone.now()
+    address.save(update_fields=[*changed, "source", "set_by", "set_at", "updated_at"])
     _audit(actor, address.customer, "address", "update", address)
     _tell_brands(address.customer_id, "address")
     return True
@@ -284,7 +296,12 @@ def contact_preference_set(
     pref = pref.first()
     if pref is None:
         pref = ContactPreference.objects.create(
-            customer=customer, brand=brand, source=Source.PROVIDED, **wanted
+            customer=customer,
+            brand=brand,
+            source=Source.PROVIDED,
+            set_by=SetBy.CUSTOMER,
+            set_at=timezone.now(),
+            **wanted,
         )
         _audit(actor, customer, "contact_preference", "create", pref)
         if brand is not None and not pref.marketing_allowed:
@@ -296,7 +313,9 @@ def contact_preference_set(
     for k in changed:
         setattr(pref, k, wanted[k])
     pref.source = Source.PROVIDED
-    pref.save(update_fields=[*changed, "source", "updated_at"])
+    # The customer's choice replaces the brand's per-channel record and wins over later ones.
+    pref.set_by, pref.set_at, pref.channels = SetBy.CUSTOMER, timezone.now(), {}
+    pref.save(update_fields=[*changed, "source", "set_by", "set_at", "channels", "updated_at"])
     _audit(actor, customer, "contact_preference", "update", pref)
     if brand is not None and "marketing_allowed" in changed:
         marketing_choice_told(

@@ -1,3 +1,4 @@
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -299,13 +300,62 @@ def _s_audit(o) -> str:
 
 def _s_consent_event(o) -> str:
     what = registry.PURPOSES.get(o.purpose, o.purpose) if o.purpose else _kind_label(o.data_kind)
+    if o.collected_at is not None:  # collected by a brand itself (ingest)
+        verb = "given" if o.granted else "refused"
+        wording = f" (wording {o.wording_version})" if o.wording_version else ""
+        return (
+            f"{what}: {verb} at {_possessive(o.actor_label)} {o.channel} on "
+            f"{_when(o.collected_at)}{wording}"
+        )
     ref = f" item {o.object_ref}" if o.object_ref else ""
     return f"{what}{ref} switched {'on' if o.granted else 'off'} via {o.channel}"
 
 
+def _sent_text(o) -> str:
+    """A brand's value the customer's correction overrode, in words."""
+    try:
+        sent = json.loads(o.brand_sent_value)
+    except ValueError:
+        return o.brand_sent_value
+    if isinstance(sent, dict) and all(isinstance(v, bool) for v in sent.values()):
+        return ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in sorted(sent.items()))
+    if isinstance(sent, dict):
+        return ", ".join(str(v) for v in sent.values() if v)
+    return str(sent)
+
+
+def _provenance(o) -> str:
+    """Who last set a value and when; a brand's different value kept beside the customer's."""
+    brand = o.brand.name if o.brand_id else "a brand"
+    who = "you" if o.set_by == "customer" else brand
+    text = f" — set by {who}" + (f" on {_when(o.set_at)}" if o.set_at else "")
+    if o.brand_sent_value and o.brand_sent_at:
+        sender = o.brand_sent_by.name if o.brand_sent_by_id else "A brand"
+        text += (
+            f"; {sender} sent a different value (“{_sent_text(o)}”) on "
+            f"{_when(o.brand_sent_at)}, yours is kept"
+        )
+    return text
+
+
 def _s_contact(o) -> str:
     quiet = f", quiet {o.quiet_start:%H:%M}–{o.quiet_end:%H:%M}" if o.quiet_start else ""
-    return f"Contact by {o.get_channel_display()}{quiet}"
+    channels = ""
+    if o.channels and o.set_by != "customer":
+        channels = (
+            " ("
+            + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in sorted(o.channels.items()))
+            + ")"
+        )
+    return f"Contact by {o.get_channel_display()}{channels}{quiet}{_provenance(o)}"
+
+
+def _s_partner(o) -> str:
+    purpose = registry.PURPOSES.get(o.purpose, o.purpose)
+    return (
+        f"{o.name}: {o.value} — from {o.partner_name} via {o.brand.name}, obtained "
+        f"{_when(o.obtained_at)} for {purpose.lower()}"
+    )
 
 
 def _s_order(o) -> str:
@@ -350,12 +400,15 @@ SUMMARIES = {
         (),
         lambda o: f"{_kind_label(o.data_kind)}: {'in use' if o.in_use else 'kept, not used'}",
     ),
-    "personal_fact": ((), lambda o: f"{o.get_field_display()}: {o.value}"),
+    "personal_fact": (
+        ("brand", "brand_sent_by"),
+        lambda o: f"{o.get_field_display()}: {o.value}{_provenance(o)}",
+    ),
     "address": (
-        (),
+        ("brand", "brand_sent_by"),
         lambda o: (
             f"{o.label or 'Address'}: {o.recipient}, {o.line1}, {o.postal_code} "
-            f"{o.city}, {o.country}" + (" (default)" if o.is_default else "")
+            f"{o.city}, {o.country}" + (" (default)" if o.is_default else "") + _provenance(o)
         ),
     ),
     "payment_method": (
@@ -365,7 +418,8 @@ SUMMARIES = {
             f"{o.exp_month:02d}/{o.exp_year}" + (" (default)" if o.is_default else "")
         ),
     ),
-    "contact_preference": ((), _s_contact),
+    "contact_preference": (("brand", "brand_sent_by"), _s_contact),
+    "partner_attribute": (("brand",), _s_partner),
     "order": ((), _s_order),
     "order_line": (
         ("product",),

@@ -1,0 +1,518 @@
+"""The brand's own record of its customers, through `POST /api/v1/ingest/customers`.
+
+After the customers themselves (ledger.ingest.customers_ingest), in the same transaction:
+- facts (legal name, birthday, email, phone), addresses (by the brand's external id) and
+  contact preferences per channel are stored with who set them and when (provenance). A
+  value the customer corrected in Candor is kept: the brand's differing value is recorded
+  beside it and the brand is told (`data.updated`). Between brands' values, the one
+  collected later wins; re-sending the same record changes nothing (idempotent).
+- consents the brand collected go into the consent history with where they were given and
+  the wording version (accounts.consent_history, the hash chain). Stricter wins against the
+  customer's own choice in Candor: a brand's "refused" switches a purpose off, its "allowed"
+  switches it on only when the customer never chose in Candor.
+- third-party attributes are stored only while the customer allows third-party enrichment
+  (after this item's consents); otherwise they are dropped and counted.
+A fixed number of statements per batch, except one webhook per corrected value kept and per
+consent change told to the customer's other brands. Nothing personal is logged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.audit import Actor
+from accounts.consent_history import consent_events_append
+from accounts.locks import customers_lock
+from accounts.models import (
+    AuditEvent,
+    Brand,
+    ConsentEvent,
+    CustomerBrand,
+    KindSetting,
+    Purpose,
+    PurposeConsent,
+    WebhookEventType,
+)
+from accounts.profiles import purpose_default
+from accounts.webhooks import webhook_emit
+
+from . import ingest
+from .models import (
+    Address,
+    Channel,
+    ContactPreference,
+    PartnerAttribute,
+    PersonalFact,
+    SetBy,
+    Source,
+)
+from .record_schemas import CustomerRecordIn
+
+FACTS = ("legal_name", "birthday", "email", "phone")
+ADDRESS_FIELDS = ("label", "recipient", "line1", "line2", "city", "postal_code", "country")
+CHANNEL_ORDER = (Channel.EMAIL, Channel.SMS, Channel.POST)
+SHAPES_RESULTS = {Purpose.PERSONALIZATION, Purpose.CROSS_BRAND}
+
+
+@dataclass
+class RecordResult:
+    stored: int = 0
+    duplicates: int = 0
+    dropped: int = 0
+    third_party_dropped: int = 0
+    customer_values_kept: int = 0
+
+
+def customer_records_ingest(*, brand: Brand, items: Sequence[CustomerRecordIn]) -> dict:
+    """Upsert the brand's customers with their records, all or nothing (see the module)."""
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return asdict(_Batch(brand, items).run())
+        except IntegrityError:  # a concurrent delivery won a unique key: once more
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+class _Batch:
+    def __init__(self, brand: Brand, items: Sequence[CustomerRecordIn]):
+        self.brand, self.items = brand, items
+        self.result = RecordResult()
+        self.changed_items: set[int] = set()
+        self.audit: dict[tuple[int, str], int] = defaultdict(int)
+        self.kept: list[tuple[int, str, dict]] = []  # (customer, kind, what) told to the brand
+        self.consent_changes: list[tuple[int, str, bool]] = []
+        self.new: dict[type, list] = defaultdict(list)
+        self.dirty: dict[type, dict[int, object]] = defaultdict(dict)
+
+    # --- the batch -----------------------------------------------------------------------
+
+    def run(self) -> RecordResult:
+        refs = [i.external_ref for i in self.items]
+        known = set(
+            CustomerBrand.objects.filter(brand=self.brand, external_ref__in=refs).values_list(
+                "external_ref", flat=True
+            )
+        )
+        ingest.customers_ingest(brand=self.brand, items=self.items)
+        links = dict(
+            CustomerBrand.objects.filter(brand=self.brand, external_ref__in=refs).values_list(
+                "external_ref", "customer_id"
+            )
+        )
+        alive = customers_lock(links.values())
+        self.ids = {ref: cid for ref, cid in links.items() if cid in alive}
+        self._load()
+        seen: set[str] = set()
+        for index, item in enumerate(self.items):
+            cid = self.ids.get(item.external_ref)
+            if cid is None:  # erased: the customer feed dropped it
+                self.result.dropped += 1
+                self.result.third_party_dropped += len(item.third_party)
+                continue
+            if item.external_ref not in known and item.external_ref not in seen:
+                self.changed_items.add(index)  # a new customer
+            seen.add(item.external_ref)
+            self._item(index, cid, item)
+            if index in self.changed_items:
+                self.result.stored += 1
+            else:
+                self.result.duplicates += 1
+        self._write()
+        return self.result
+
+    def _load(self) -> None:
+        """Everything the items are compared with, one query per table."""
+        cids = set(self.ids.values())
+        with_record = {
+            self.ids[i.external_ref] for i in self.items if i.record and i.external_ref in self.ids
+        }
+        self.facts = {
+            (f.customer_id, f.field): f
+            for f in PersonalFact.objects.filter(customer_id__in=with_record, field__in=FACTS)
+        }
+        ext_ids = {a.external_id for i in self.items if i.record for a in i.record.addresses}
+        self.addresses = (
+            {
+                a.external_id: a
+                for a in Address.objects.filter(brand=self.brand, external_id__in=ext_ids)
+            }
+            if ext_ids
+            else {}
+        )
+        self.with_default = (
+            set(
+                Address.objects.filter(customer_id__in=with_record, is_default=True).values_list(
+                    "customer_id", flat=True
+                )
+            )
+            if ext_ids
+            else set()
+        )
+        self.prefs = (
+            {
+                p.customer_id: p
+                for p in ContactPreference.objects.filter(
+                    customer_id__in=with_record, brand=self.brand
+                )
+            }
+            if any(i.record and i.record.contact_preferences for i in self.items)
+            else {}
+        )
+        self.unused = set(
+            KindSetting.objects.filter(customer_id__in=cids, in_use=False).values_list(
+                "customer_id", "data_kind"
+            )
+        )
+        consenting = {
+            self.ids[i.external_ref]
+            for i in self.items
+            if (i.consents or i.third_party) and i.external_ref in self.ids
+        }
+        self.granted = {
+            (cid, p): g
+            for cid, p, g in PurposeConsent.objects.filter(customer_id__in=consenting).values_list(
+                "customer_id", "purpose", "granted"
+            )
+        }
+        self.history: set[tuple] = set()
+        self.customer_chose: set[tuple[int, str]] = set()
+        self.latest_brand: dict[tuple[int, str], datetime] = {}
+        events = ConsentEvent.objects.filter(
+            customer_id__in={
+                self.ids[i.external_ref]
+                for i in self.items
+                if i.consents and i.external_ref in self.ids
+            },
+            purpose__in=Purpose.values,
+        ).values_list(
+            "customer_id",
+            "purpose",
+            "granted",
+            "channel",
+            "collected_at",
+            "wording_version",
+            "actor_label",
+        )
+        for cid, purpose, granted, channel, collected, wording, label in events:
+            if collected is None:
+                if channel != "default":
+                    self.customer_chose.add((cid, purpose))
+                continue
+            self.history.add((cid, purpose, granted, channel, collected, wording, label))
+            key = (cid, purpose)
+            self.latest_brand[key] = max(collected, self.latest_brand.get(key, collected))
+        self.partner = {
+            (a.customer_id, a.partner_name, a.name): a
+            for a in PartnerAttribute.objects.filter(
+                customer_id__in={
+                    self.ids[i.external_ref]
+                    for i in self.items
+                    if i.third_party and i.external_ref in self.ids
+                },
+                brand=self.brand,
+            )
+        }
+
+    def _item(self, index: int, cid: int, item: CustomerRecordIn) -> None:
+        if item.record:
+            for name in FACTS:
+                fact = getattr(item.record, name)
+                if fact is not None:
+                    value = fact.value.isoformat() if name == "birthday" else fact.value
+                    self._fact(index, cid, name, value, fact.collected_at)
+            for n, address in enumerate(item.record.addresses):
+                self._address(index, n, cid, address)
+            if item.record.contact_preferences:
+                self._contact(index, cid, item.record.contact_preferences)
+        for consent in sorted(item.consents, key=lambda c: c.collected_at):
+            self._consent(index, cid, consent)
+        for attribute in item.third_party:
+            self._partner(index, cid, attribute)
+
+    # --- one value at a time, in memory -------------------------------------------------
+
+    def _touch(self, index: int, cid: int, kind: str, obj) -> None:
+        self.changed_items.add(index)
+        self.audit[(cid, kind)] += 1
+        if obj is not None and obj.pk is not None:
+            self.dirty[type(obj)][obj.pk] = obj
+
+    def _keep_customers(self, index, cid, kind, obj, sent: str, at: datetime, what: dict):
+        """The customer corrected this in Candor: theirs stays, the brand's is recorded."""
+        if obj.brand_sent_value == sent and obj.brand_sent_by_id == self.brand.pk:
+            return  # already recorded: a re-delivery
+        obj.brand_sent_value, obj.brand_sent_at, obj.brand_sent_by_id = sent, at, self.brand.pk
+        self._touch(index, cid, kind, obj)
+        self.result.customer_values_kept += 1
+        self.kept.append((cid, kind, what))
+
+    def _newer(self, obj, at: datetime) -> bool:
+        return obj.set_at is None or at >= obj.set_at
+
+    def _fact(self, index: int, cid: int, name: str, value: str, at: datetime) -> None:
+        fact = self.facts.get((cid, name))
+        if fact is None:
+            fact = PersonalFact(
+                customer_id=cid,
+                brand=self.brand,
+                source=Source.PROVIDED,
+                field=name,
+                value=value,
+                set_by=SetBy.BRAND,
+                set_at=at,
+                in_use=(cid, "personal_fact") not in self.unused,
+            )
+            self.facts[(cid, name)] = fact
+            self.new[PersonalFact].append(fact)
+            self._touch(index, cid, "personal_fact", fact)
+        elif fact.set_by == SetBy.CUSTOMER:
+            if fact.value != value:
+                self._keep_customers(index, cid, "personal_fact", fact, value, at, {"field": name})
+        elif (fact.value, fact.brand_id) != (value, self.brand.pk) and self._newer(fact, at):
+            fact.value, fact.brand_id, fact.set_by, fact.set_at = (
+                value,
+                self.brand.pk,
+                SetBy.BRAND,
+                at,
+            )
+            self._touch(index, cid, "personal_fact", fact)
+
+    def _address(self, index: int, n: int, cid: int, item) -> None:
+        values = {k: getattr(item, k) for k in ADDRESS_FIELDS}
+        address = self.addresses.get(item.external_id)
+        if address is not None and address.customer_id != cid:
+            raise ingest.IngestRejected(
+                [
+                    ingest.ItemError(
+                        index,
+                        f"record.addresses.{n}.external_id",
+                        "this address id belongs to another of your customers",
+                    )
+                ]
+            )
+        if address is None:
+            address = Address(
+                customer_id=cid,
+                brand=self.brand,
+                source=Source.PROVIDED,
+                external_id=item.external_id,
+                set_by=SetBy.BRAND,
+                set_at=item.collected_at,
+                is_default=cid not in self.with_default,
+                in_use=(cid, "address") not in self.unused,
+                **values,
+            )
+            self.with_default.add(cid)
+            self.addresses[item.external_id] = address
+            self.new[Address].append(address)
+            self._touch(index, cid, "address", address)
+        elif address.set_by == SetBy.CUSTOMER:
+            if any(getattr(address, k) != v for k, v in values.items()):
+                sent = json.dumps(values, sort_keys=True)
+                what = {"external_id": item.external_id}
+                self._keep_customers(index, cid, "address", address, sent, item.collected_at, what)
+        elif any(getattr(address, k) != v for k, v in values.items()) and self._newer(
+            address, item.collected_at
+        ):
+            for k, v in values.items():
+                setattr(address, k, v)
+            address.set_at = item.collected_at
+            self._touch(index, cid, "address", address)
+
+    def _contact(self, index: int, cid: int, prefs) -> None:
+        at = max(p.collected_at for p in prefs)
+        pref = self.prefs.get(cid)
+        channels = dict(pref.channels) if pref is not None and pref.set_by != SetBy.CUSTOMER else {}
+        channels.update({p.channel: p.allowed for p in prefs})
+        channel = next((c for c in CHANNEL_ORDER if channels.get(c.value)), Channel.NONE)
+        if pref is None:
+            pref = ContactPreference(
+                customer_id=cid,
+                brand=self.brand,
+                source=Source.PROVIDED,
+                channel=channel,
+                channels=channels,
+                set_by=SetBy.BRAND,
+                set_at=at,
+                in_use=(cid, "contact_preference") not in self.unused,
+            )
+            self.prefs[cid] = pref
+            self.new[ContactPreference].append(pref)
+            self._touch(index, cid, "contact_preference", pref)
+        elif pref.set_by == SetBy.CUSTOMER:
+            if pref.channel != channel:
+                sent = json.dumps(channels, sort_keys=True)
+                what = {"channels": sorted(channels)}
+                self._keep_customers(index, cid, "contact_preference", pref, sent, at, what)
+        elif (pref.channels, pref.channel) != (channels, channel) and self._newer(pref, at):
+            pref.channels, pref.channel, pref.set_at = channels, channel, at
+            self._touch(index, cid, "contact_preference", pref)
+
+    def _state(self, cid: int, purpose: str) -> bool:
+        return self.granted.get((cid, purpose), purpose_default(self.brand.sensitivity, purpose))
+
+    def _consent(self, index: int, cid: int, item) -> None:
+        label = self.brand.name[:120]
+        key = (
+            cid,
+            item.purpose,
+            item.allowed,
+            item.channel,
+            item.collected_at,
+            item.wording_version,
+            label,
+        )
+        if key in self.history:
+            return  # already in the history: a re-delivery
+        self.history.add(key)
+        self.new[ConsentEvent].append(
+            ConsentEvent(
+                customer_id=cid,
+                purpose=item.purpose,
+                granted=item.allowed,
+                channel=item.channel,
+                actor_label=label,
+                collected_at=item.collected_at,
+                wording_version=item.wording_version,
+            )
+        )
+        self._touch(index, cid, "consent_history", None)
+        current = self._state(cid, item.purpose)
+        if not item.allowed:
+            after = False  # a withdrawal anywhere is a withdrawal
+        elif (cid, item.purpose) in self.customer_chose:
+            after = current  # the customer's own choice in Candor stands
+        else:
+            latest = self.latest_brand.get((cid, item.purpose))
+            after = True if latest is None or item.collected_at >= latest else current
+        latest = self.latest_brand.get((cid, item.purpose))
+        self.latest_brand[(cid, item.purpose)] = max(item.collected_at, latest or item.collected_at)
+        if after != current:
+            self.granted[(cid, item.purpose)] = after
+            self.consent_changes.append((cid, item.purpose, after))
+            self.audit[(cid, "consent")] += 1
+
+    def _partner(self, index: int, cid: int, item) -> None:
+        if not self._state(cid, Purpose.THIRD_PARTY):
+            self.result.third_party_dropped += 1
+            return
+        key = (cid, item.partner, item.name)
+        row = self.partner.get(key)
+        values = {"value": item.value, "purpose": item.purpose, "obtained_at": item.obtained_at}
+        if row is None:
+            row = PartnerAttribute(
+                customer_id=cid,
+                brand=self.brand,
+                source=Source.THIRD_PARTY,
+                partner_name=item.partner,
+                name=item.name,
+                external_id=f"{item.partner}/{item.name}",
+                in_use=(cid, "partner_attribute") not in self.unused,
+                **values,
+            )
+            self.partner[key] = row
+            self.new[PartnerAttribute].append(row)
+            self._touch(index, cid, "partner_attribute", row)
+        elif any(getattr(row, k) != v for k, v in values.items()) and (
+            item.obtained_at >= row.obtained_at
+        ):
+            for k, v in values.items():
+                setattr(row, k, v)
+            self._touch(index, cid, "partner_attribute", row)
+
+    # --- the writes: bulk, one statement per table ----------------------------------------
+
+    UPDATE_FIELDS = {
+        PersonalFact: ("value", "brand", "set_by", "set_at"),
+        Address: (*ADDRESS_FIELDS, "set_at"),
+        ContactPreference: ("channel", "channels", "set_at"),
+        PartnerAttribute: ("value", "purpose", "obtained_at"),
+    }
+    SENT_FIELDS = ("brand_sent_value", "brand_sent_at", "brand_sent_by")
+
+    def _write(self) -> None:
+        for model in (PersonalFact, Address, ContactPreference, PartnerAttribute):
+            if self.new[model]:
+                model.objects.bulk_create(self.new[model])
+            if self.dirty[model]:
+                fields = self.UPDATE_FIELDS[model]
+                if model is not PartnerAttribute:
+                    fields = (*fields, *self.SENT_FIELDS)
+                model.objects.bulk_update(list(self.dirty[model].values()), [*fields, "updated_at"])
+        consent_events_append(events=self.new[ConsentEvent])
+        if self.consent_changes:
+            final = {(cid, p): g for cid, p, g in self.consent_changes}
+            PurposeConsent.objects.bulk_create(
+                [
+                    PurposeConsent(customer_id=c, purpose=p, granted=g)
+                    for (c, p), g in final.items()
+                ],
+                update_conflicts=True,
+                unique_fields=["customer", "purpose"],
+                update_fields=["granted", "updated_at"],
+            )
+        self._audit()
+        self._tell_brands()
+
+    def _audit(self) -> None:
+        actor = Actor.brand(self.brand)
+        AuditEvent.objects.bulk_create(
+            AuditEvent(
+                customer_id=cid,
+                actor_kind=actor.kind,
+                actor_brand_id=actor.brand_id,
+                actor_label=actor.label[:120],
+                data_kind=kind,
+                action="ingest",
+                reason=f"{n} item{'' if n == 1 else 's'} from {self.brand.name}'s record"[:200],
+            )
+            for (cid, kind), n in sorted(self.audit.items())
+        )
+
+    def _tell_brands(self) -> None:
+        """`data.updated` to this brand for each correction kept; a consent change to the
+        customer's other brands (this one sent it)."""
+        refs = {cid: ref for ref, cid in self.ids.items()}
+        now = _iso(timezone.now())
+        for cid, kind, what in self.kept:
+            webhook_emit(
+                brand_id=self.brand.pk,
+                customer_ref=refs[cid],
+                event_type=WebhookEventType.DATA_UPDATED,
+                data={"kind": kind, **what, "kept": "customer", "at": now},
+            )
+        if not self.consent_changes:
+            return
+        # Off means off in the widget too, as for a choice made on the dashboard.
+        from recommendations import services as rec_services
+
+        for cid in sorted({c for c, p, _ in self.consent_changes if p in SHAPES_RESULTS}):
+            rec_services.customer_cache_forget(customer_id=cid)
+            rec_services.customer_recompute_request(customer_id=cid)
+        others = defaultdict(dict)
+        for cid, brand_id, ref in CustomerBrand.objects.filter(
+            ~Q(brand=self.brand), customer_id__in={c for c, _, _ in self.consent_changes}
+        ).values_list("customer_id", "brand_id", "external_ref"):
+            others[cid][brand_id] = ref
+        for cid, purpose, granted in self.consent_changes:
+            for brand_id, ref in others[cid].items():
+                webhook_emit(
+                    brand_id=brand_id,
+                    customer_ref=ref,
+                    event_type=WebhookEventType.CONSENT_CHANGED,
+                    data={"purpose": purpose, "allowed": granted, "at": now},
+                )
