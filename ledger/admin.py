@@ -16,6 +16,7 @@ from .models import (
     Message,
     Order,
     OrderLine,
+    PartnerAttribute,
     PaymentMethod,
     PersonalFact,
     Product,
@@ -35,7 +36,7 @@ _DATAPOINT_FILTERS = ["source", "in_use", "brand"]
 
 @admin.register(PersonalFact)
 class PersonalFactAdmin(CustomerDataAdmin):
-    list_display = ["pk", "customer", "field", "brand", "source", "in_use", "updated_at"]
+    list_display = ["pk", "customer", "field", "brand", "set_by", "set_at", "source", "in_use"]
     list_filter = ["field", *_DATAPOINT_FILTERS]
     search_fields = ["customer__public_id", "customer__user__username"]
     list_select_related = ["customer", "brand"]
@@ -129,5 +130,14 @@ class MessageAdmin(CustomerDataAdmin):
     list_display = ["pk", "brand", "customer", "category", "channel", "state", "due_at"]
     list_filter = ["state", "channel", "category"]
     search_fields = ["external_id", "customer__public_id"]
+    list_select_related = ["customer", "brand"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(PartnerAttribute)
+class PartnerAttributeAdmin(CustomerDataAdmin):
+    list_display = ["pk", "customer", "brand", "partner_name", "name", "purpose", "obtained_at"]
+    list_filter = ["purpose", *_DATAPOINT_FILTERS]
+    search_fields = ["customer__public_id", "customer__user__username", "partner_name", "name"]
     list_select_related = ["customer", "brand"]
     raw_id_fields = ["customer"]

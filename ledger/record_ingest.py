@@ -18,7 +18,6 @@ consent change told to the customer's other brands. Nothing personal is logged.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -41,24 +40,19 @@ from accounts.models import (
     PurposeConsent,
     WebhookEventType,
 )
-from accounts.profiles import purpose_default
 from accounts.webhooks import webhook_emit
 
 from . import ingest
 from .models import (
     Address,
-    Channel,
     ContactPreference,
     PartnerAttribute,
     PersonalFact,
-    SetBy,
-    Source,
 )
 from .record_schemas import CustomerRecordIn
+from .record_values import ADDRESS_FIELDS, RecordValues
 
 FACTS = ("legal_name", "birthday", "email", "phone")
-ADDRESS_FIELDS = ("label", "recipient", "line1", "line2", "city", "postal_code", "country")
-CHANNEL_ORDER = (Channel.EMAIL, Channel.SMS, Channel.POST)
 SHAPES_RESULTS = {Purpose.PERSONALIZATION, Purpose.CROSS_BRAND}
 
 
@@ -73,6 +67,9 @@ class RecordResult:
 
 def customer_records_ingest(*, brand: Brand, items: Sequence[CustomerRecordIn]) -> dict:
     """Upsert the brand's customers with their records, all or nothing (see the module)."""
+    if not any(i.record or i.consents or i.third_party for i in items):
+        # References only: exactly the customer feed, with the same statements.
+        return asdict(RecordResult(**asdict(ingest.customers_ingest(brand=brand, items=items))))
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -87,7 +84,7 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-class _Batch:
+class _Batch(RecordValues):
     def __init__(self, brand: Brand, items: Sequence[CustomerRecordIn]):
         self.brand, self.items = brand, items
         self.result = RecordResult()
@@ -134,69 +131,66 @@ class _Batch:
         self._write()
         return self.result
 
-    def _load(self) -> None:
-        """Everything the items are compared with, one query per table."""
-        cids = set(self.ids.values())
-        with_record = {
-            self.ids[i.external_ref] for i in self.items if i.record and i.external_ref in self.ids
+    def _with(self, part) -> set[int]:
+        """The (live) customers of the items that carry `part`."""
+        return {
+            self.ids[i.external_ref] for i in self.items if part(i) and i.external_ref in self.ids
         }
+
+    def _load(self) -> None:
+        """Everything the items are compared with, one query per table (none for a table
+        no item needs: Django answers an empty IN without asking the database)."""
+        with_record = self._with(lambda i: i.record)
         self.facts = {
             (f.customer_id, f.field): f
             for f in PersonalFact.objects.filter(customer_id__in=with_record, field__in=FACTS)
         }
         ext_ids = {a.external_id for i in self.items if i.record for a in i.record.addresses}
-        self.addresses = (
-            {
-                a.external_id: a
-                for a in Address.objects.filter(brand=self.brand, external_id__in=ext_ids)
-            }
-            if ext_ids
-            else {}
+        self.addresses = {
+            a.external_id: a
+            for a in Address.objects.filter(brand=self.brand, external_id__in=ext_ids)
+        }
+        self.with_default = set(
+            Address.objects.filter(
+                customer_id__in=self._with(lambda i: i.record and i.record.addresses),
+                is_default=True,
+            ).values_list("customer_id", flat=True)
         )
-        self.with_default = (
-            set(
-                Address.objects.filter(customer_id__in=with_record, is_default=True).values_list(
-                    "customer_id", flat=True
-                )
+        self.prefs = {
+            p.customer_id: p
+            for p in ContactPreference.objects.filter(
+                customer_id__in=self._with(lambda i: i.record and i.record.contact_preferences),
+                brand=self.brand,
             )
-            if ext_ids
-            else set()
-        )
-        self.prefs = (
-            {
-                p.customer_id: p
-                for p in ContactPreference.objects.filter(
-                    customer_id__in=with_record, brand=self.brand
-                )
-            }
-            if any(i.record and i.record.contact_preferences for i in self.items)
-            else {}
-        )
+        }
         self.unused = set(
-            KindSetting.objects.filter(customer_id__in=cids, in_use=False).values_list(
-                "customer_id", "data_kind"
-            )
+            KindSetting.objects.filter(
+                customer_id__in=self._with(lambda i: i.record or i.third_party), in_use=False
+            ).values_list("customer_id", "data_kind")
         )
-        consenting = {
-            self.ids[i.external_ref]
-            for i in self.items
-            if (i.consents or i.third_party) and i.external_ref in self.ids
-        }
-        self.granted = {
-            (cid, p): g
-            for cid, p, g in PurposeConsent.objects.filter(customer_id__in=consenting).values_list(
-                "customer_id", "purpose", "granted"
+        self.granted = dict(
+            ((cid, p), g)
+            for cid, p, g in PurposeConsent.objects.filter(
+                customer_id__in=self._with(lambda i: i.consents or i.third_party)
+            ).values_list("customer_id", "purpose", "granted")
+        )
+        self._load_history(self._with(lambda i: i.consents))
+        self.partner = {
+            (a.customer_id, a.partner_name, a.name): a
+            for a in PartnerAttribute.objects.filter(
+                customer_id__in=self._with(lambda i: i.third_party), brand=self.brand
             )
         }
+
+    def _load_history(self, cids: set[int]) -> None:
+        """Brand-collected consents already recorded (re-deliveries), the latest per
+        purpose, and which purposes the customer chose in Candor (not profile defaults)."""
         self.history: set[tuple] = set()
         self.customer_chose: set[tuple[int, str]] = set()
         self.latest_brand: dict[tuple[int, str], datetime] = {}
         events = ConsentEvent.objects.filter(
-            customer_id__in={
-                self.ids[i.external_ref]
-                for i in self.items
-                if i.consents and i.external_ref in self.ids
-            },
+            Q(collected_at__isnull=False) | ~Q(channel="default"),
+            customer_id__in=cids,
             purpose__in=Purpose.values,
         ).values_list(
             "customer_id",
@@ -209,23 +203,11 @@ class _Batch:
         )
         for cid, purpose, granted, channel, collected, wording, label in events:
             if collected is None:
-                if channel != "default":
-                    self.customer_chose.add((cid, purpose))
+                self.customer_chose.add((cid, purpose))
                 continue
             self.history.add((cid, purpose, granted, channel, collected, wording, label))
             key = (cid, purpose)
             self.latest_brand[key] = max(collected, self.latest_brand.get(key, collected))
-        self.partner = {
-            (a.customer_id, a.partner_name, a.name): a
-            for a in PartnerAttribute.objects.filter(
-                customer_id__in={
-                    self.ids[i.external_ref]
-                    for i in self.items
-                    if i.third_party and i.external_ref in self.ids
-                },
-                brand=self.brand,
-            )
-        }
 
     def _item(self, index: int, cid: int, item: CustomerRecordIn) -> None:
         if item.record:
@@ -242,197 +224,6 @@ class _Batch:
             self._consent(index, cid, consent)
         for attribute in item.third_party:
             self._partner(index, cid, attribute)
-
-    # --- one value at a time, in memory -------------------------------------------------
-
-    def _touch(self, index: int, cid: int, kind: str, obj) -> None:
-        self.changed_items.add(index)
-        self.audit[(cid, kind)] += 1
-        if obj is not None and obj.pk is not None:
-            self.dirty[type(obj)][obj.pk] = obj
-
-    def _keep_customers(self, index, cid, kind, obj, sent: str, at: datetime, what: dict):
-        """The customer corrected this in Candor: theirs stays, the brand's is recorded."""
-        if obj.brand_sent_value == sent and obj.brand_sent_by_id == self.brand.pk:
-            return  # already recorded: a re-delivery
-        obj.brand_sent_value, obj.brand_sent_at, obj.brand_sent_by_id = sent, at, self.brand.pk
-        self._touch(index, cid, kind, obj)
-        self.result.customer_values_kept += 1
-        self.kept.append((cid, kind, what))
-
-    def _newer(self, obj, at: datetime) -> bool:
-        return obj.set_at is None or at >= obj.set_at
-
-    def _fact(self, index: int, cid: int, name: str, value: str, at: datetime) -> None:
-        fact = self.facts.get((cid, name))
-        if fact is None:
-            fact = PersonalFact(
-                customer_id=cid,
-                brand=self.brand,
-                source=Source.PROVIDED,
-                field=name,
-                value=value,
-                set_by=SetBy.BRAND,
-                set_at=at,
-                in_use=(cid, "personal_fact") not in self.unused,
-            )
-            self.facts[(cid, name)] = fact
-            self.new[PersonalFact].append(fact)
-            self._touch(index, cid, "personal_fact", fact)
-        elif fact.set_by == SetBy.CUSTOMER:
-            if fact.value != value:
-                self._keep_customers(index, cid, "personal_fact", fact, value, at, {"field": name})
-        elif (fact.value, fact.brand_id) != (value, self.brand.pk) and self._newer(fact, at):
-            fact.value, fact.brand_id, fact.set_by, fact.set_at = (
-                value,
-                self.brand.pk,
-                SetBy.BRAND,
-                at,
-            )
-            self._touch(index, cid, "personal_fact", fact)
-
-    def _address(self, index: int, n: int, cid: int, item) -> None:
-        values = {k: getattr(item, k) for k in ADDRESS_FIELDS}
-        address = self.addresses.get(item.external_id)
-        if address is not None and address.customer_id != cid:
-            raise ingest.IngestRejected(
-                [
-                    ingest.ItemError(
-                        index,
-                        f"record.addresses.{n}.external_id",
-                        "this address id belongs to another of your customers",
-                    )
-                ]
-            )
-        if address is None:
-            address = Address(
-                customer_id=cid,
-                brand=self.brand,
-                source=Source.PROVIDED,
-                external_id=item.external_id,
-                set_by=SetBy.BRAND,
-                set_at=item.collected_at,
-                is_default=cid not in self.with_default,
-                in_use=(cid, "address") not in self.unused,
-                **values,
-            )
-            self.with_default.add(cid)
-            self.addresses[item.external_id] = address
-            self.new[Address].append(address)
-            self._touch(index, cid, "address", address)
-        elif address.set_by == SetBy.CUSTOMER:
-            if any(getattr(address, k) != v for k, v in values.items()):
-                sent = json.dumps(values, sort_keys=True)
-                what = {"external_id": item.external_id}
-                self._keep_customers(index, cid, "address", address, sent, item.collected_at, what)
-        elif any(getattr(address, k) != v for k, v in values.items()) and self._newer(
-            address, item.collected_at
-        ):
-            for k, v in values.items():
-                setattr(address, k, v)
-            address.set_at = item.collected_at
-            self._touch(index, cid, "address", address)
-
-    def _contact(self, index: int, cid: int, prefs) -> None:
-        at = max(p.collected_at for p in prefs)
-        pref = self.prefs.get(cid)
-        channels = dict(pref.channels) if pref is not None and pref.set_by != SetBy.CUSTOMER else {}
-        channels.update({p.channel: p.allowed for p in prefs})
-        channel = next((c for c in CHANNEL_ORDER if channels.get(c.value)), Channel.NONE)
-        if pref is None:
-            pref = ContactPreference(
-                customer_id=cid,
-                brand=self.brand,
-                source=Source.PROVIDED,
-                channel=channel,
-                channels=channels,
-                set_by=SetBy.BRAND,
-                set_at=at,
-                in_use=(cid, "contact_preference") not in self.unused,
-            )
-            self.prefs[cid] = pref
-            self.new[ContactPreference].append(pref)
-            self._touch(index, cid, "contact_preference", pref)
-        elif pref.set_by == SetBy.CUSTOMER:
-            if pref.channel != channel:
-                sent = json.dumps(channels, sort_keys=True)
-                what = {"channels": sorted(channels)}
-                self._keep_customers(index, cid, "contact_preference", pref, sent, at, what)
-        elif (pref.channels, pref.channel) != (channels, channel) and self._newer(pref, at):
-            pref.channels, pref.channel, pref.set_at = channels, channel, at
-            self._touch(index, cid, "contact_preference", pref)
-
-    def _state(self, cid: int, purpose: str) -> bool:
-        return self.granted.get((cid, purpose), purpose_default(self.brand.sensitivity, purpose))
-
-    def _consent(self, index: int, cid: int, item) -> None:
-        label = self.brand.name[:120]
-        key = (
-            cid,
-            item.purpose,
-            item.allowed,
-            item.channel,
-            item.collected_at,
-            item.wording_version,
-            label,
-        )
-        if key in self.history:
-            return  # already in the history: a re-delivery
-        self.history.add(key)
-        self.new[ConsentEvent].append(
-            ConsentEvent(
-                customer_id=cid,
-                purpose=item.purpose,
-                granted=item.allowed,
-                channel=item.channel,
-                actor_label=label,
-                collected_at=item.collected_at,
-                wording_version=item.wording_version,
-            )
-        )
-        self._touch(index, cid, "consent_history", None)
-        current = self._state(cid, item.purpose)
-        if not item.allowed:
-            after = False  # a withdrawal anywhere is a withdrawal
-        elif (cid, item.purpose) in self.customer_chose:
-            after = current  # the customer's own choice in Candor stands
-        else:
-            latest = self.latest_brand.get((cid, item.purpose))
-            after = True if latest is None or item.collected_at >= latest else current
-        latest = self.latest_brand.get((cid, item.purpose))
-        self.latest_brand[(cid, item.purpose)] = max(item.collected_at, latest or item.collected_at)
-        if after != current:
-            self.granted[(cid, item.purpose)] = after
-            self.consent_changes.append((cid, item.purpose, after))
-            self.audit[(cid, "consent")] += 1
-
-    def _partner(self, index: int, cid: int, item) -> None:
-        if not self._state(cid, Purpose.THIRD_PARTY):
-            self.result.third_party_dropped += 1
-            return
-        key = (cid, item.partner, item.name)
-        row = self.partner.get(key)
-        values = {"value": item.value, "purpose": item.purpose, "obtained_at": item.obtained_at}
-        if row is None:
-            row = PartnerAttribute(
-                customer_id=cid,
-                brand=self.brand,
-                source=Source.THIRD_PARTY,
-                partner_name=item.partner,
-                name=item.name,
-                external_id=f"{item.partner}/{item.name}",
-                in_use=(cid, "partner_attribute") not in self.unused,
-                **values,
-            )
-            self.partner[key] = row
-            self.new[PartnerAttribute].append(row)
-            self._touch(index, cid, "partner_attribute", row)
-        elif any(getattr(row, k) != v for k, v in values.items()) and (
-            item.obtained_at >= row.obtained_at
-        ):
-            for k, v in values.items():
-                setattr(row, k, v)
-            self._touch(index, cid, "partner_attribute", row)
 
     # --- the writes: bulk, one statement per table ----------------------------------------
 
