@@ -240,10 +240,17 @@ class _Batch(RecordValues):
             if self.new[model]:
                 model.objects.bulk_create(self.new[model])
             if self.dirty[model]:
+                # An upsert on the primary key: one statement, linear in the rows, where
+                # bulk_update builds a CASE per field and row (30 s for 1,000 records).
                 fields = self.UPDATE_FIELDS[model]
                 if model is not PartnerAttribute:
                     fields = (*fields, *self.SENT_FIELDS)
-                model.objects.bulk_update(list(self.dirty[model].values()), [*fields, "updated_at"])
+                model.objects.bulk_create(
+                    list(self.dirty[model].values()),
+                    update_conflicts=True,
+                    unique_fields=["id"],
+                    update_fields=[*fields, "updated_at"],
+                )
         consent_events_append(events=self.new[ConsentEvent])
         if self.consent_changes:
             final = {(cid, p): g for cid, p, g in self.consent_changes}

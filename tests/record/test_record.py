@@ -366,3 +366,23 @@ def test_an_address_id_of_another_customer_is_refused_and_nothing_is_stored(clie
         "record.addresses.0.external_id",
     )
     assert not CustomerBrand.objects.filter(external_ref="nw-2").exists()
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_a_batch_of_records_runs_a_constant_number_of_statements(
+    client, key, size, django_assert_max_num_queries
+):
+    def batch(label):
+        items = [full_record(f"{label}-{n}") for n in range(size)]
+        for n, item in enumerate(items):
+            item["record"]["addresses"][0]["external_id"] = f"{label}-addr-{n}"
+        return items
+
+    # New customers with full records, then the same again with later values (updates).
+    with django_assert_max_num_queries(36):
+        assert push(client, key, *batch("s")).json()["stored"] == size
+    later = batch("s")
+    for item in later:
+        item["record"]["email"] = {"value": "new@example.org", "collected_at": LATER}
+    with django_assert_max_num_queries(24):
+        assert push(client, key, *later).json()["stored"] == size
