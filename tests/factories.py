@@ -92,6 +92,21 @@ class PersonalFactFactory(factory.django.DjangoModelFactory):
     value = "Ada Lovelace"
 
 
+class PartnerAttributeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "ledger.PartnerAttribute"
+
+    customer = factory.SubFactory(CustomerFactory)
+    brand = factory.SubFactory(BrandFactory)
+    source = "third_party"
+    partner_name = "Acme Data Co"
+    name = "household income band"
+    value = "D"
+    purpose = "personalization"
+    obtained_at = factory.LazyFunction(timezone.now)
+    external_id = factory.LazyAttribute(lambda o: f"{o.partner_name}/{o.name}")
+
+
 class ContactPreferenceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "ledger.ContactPreference"

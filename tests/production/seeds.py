@@ -116,6 +116,7 @@ SEEDS = {
     "order_line": lambda c: factories.OrderLineFactory(order__customer=c),
     "event": lambda c: factories.EventFactory(customer=c),
     "message": lambda c: factories.MessageFactory(customer=c),
+    "partner_attribute": lambda c: factories.PartnerAttributeFactory(customer=c),
     "recommendation": _recommendation,
     "inferred_interest": _interest,
     "contact_hour": _contact_hour,

@@ -36,6 +36,7 @@ from tests.factories import (
     MessageFactory,
     OrderFactory,
     OrderLineFactory,
+    PartnerAttributeFactory,
     PaymentMethodFactory,
     PersonalFactFactory,
     ProductFactory,
@@ -95,16 +96,8 @@ SEEDS = {
     ),
     "event": lambda c, b, p: EventFactory(customer=c, brand=b, product=p),
     "message": lambda c, b, p: MessageFactory(customer=c, brand=b, external_id=f"m-{c.pk}"),
-    "partner_attribute": lambda c, b, p: _model("ledger.PartnerAttribute").objects.create(
-        customer=c,
-        brand=b,
-        source="third_party",
-        partner_name="Acme Data Co",
-        name="income band",
-        value=f"band of {c.user.username}",
-        purpose="personalization",
-        obtained_at=timezone.now(),
-        external_id="Acme Data Co/income band",
+    "partner_attribute": lambda c, b, p: PartnerAttributeFactory(
+        customer=c, brand=b, value=f"band of {c.user.username}"
     ),
     "recommendation": lambda c, b, p: _model("recommendations.Recommendation").objects.create(
         customer=c, brand=b, product=p, rank=1, score=0.5
