@@ -182,14 +182,15 @@ class RecordValues:
         )
         self._touch(index, cid, "consent_history", None)
         current = self._state(cid, item.purpose)
-        if not item.allowed:
-            after = False  # a withdrawal anywhere is a withdrawal
+        latest = self.latest_brand.get((cid, item.purpose))
+        if latest is not None and item.collected_at < latest:
+            after = current  # superseded by a later one the brand collected
+        elif not item.allowed:
+            after = False  # a withdrawal is a withdrawal, whatever was chosen here
         elif (cid, item.purpose) in self.customer_chose:
             after = current  # the customer's own choice in Candor stands
         else:
-            latest = self.latest_brand.get((cid, item.purpose))
-            after = True if latest is None or item.collected_at >= latest else current
-        latest = self.latest_brand.get((cid, item.purpose))
+            after = True
         self.latest_brand[(cid, item.purpose)] = max(item.collected_at, latest or item.collected_at)
         if after != current:
             self.granted[(cid, item.purpose)] = after

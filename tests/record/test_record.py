@@ -29,23 +29,6 @@ from transparency.registry import get
 from transparency.selectors import kind_items
 
 
-@pytest.fixture
-def northwind(db):
-    return BrandFactory(slug="northwind", name="Northwind")
-
-
-@pytest.fixture
-def key(northwind):
-    return server_key_create(brand=northwind)[1]
-
-
-@pytest.fixture
-def shopper(alice, northwind):
-    """alice, known to Northwind as nw-1."""
-    CustomerBrand.objects.create(customer=alice, brand=northwind, external_ref="nw-1")
-    return alice
-
-
 def summaries(customer, kind: str) -> list[str]:
     return [i.summary for i in kind_items(customer=customer, kind=get(kind))[1]]
 
@@ -164,19 +147,6 @@ def test_third_party_data_is_dropped_and_counted_while_the_purpose_is_off(client
     assert PersonalFact.objects.filter(customer=shopper).count() == 4  # the rest is kept
 
 
-def test_third_party_data_the_customer_switched_off_here_is_dropped_even_if_the_brand_asked(
-    client, shopper, key
-):
-    services.purpose_set_granted(customer=shopper, purpose="third_party", granted=True)
-    services.purpose_set_granted(customer=shopper, purpose="third_party", granted=False)
-
-    response = push(client, key, full_record())  # its consent says "allowed" at checkout
-
-    assert response.json()["third_party_dropped"] == 1
-    assert not PartnerAttribute.objects.exists()
-    assert PurposeConsent.objects.get(customer=shopper, purpose="third_party").granted is False
-
-
 def test_a_banking_brands_third_party_enrichment_starts_off(client, db):
     bank = BrandFactory(slug="bank", name="Bank", sensitivity=Sensitivity.BANKING)
     bank_key = server_key_create(brand=bank)[1]
@@ -257,62 +227,6 @@ def test_a_later_brand_value_replaces_an_earlier_brand_value_but_not_the_reverse
     push(client, key, older)
 
     assert PersonalFact.objects.get(customer=shopper, field="phone").value == "+44 7700 900999"
-
-
-def test_brand_collected_consent_is_history_with_channel_and_wording(client, shopper, key):
-    services.purpose_set_granted(customer=shopper, purpose="contact", granted=False)
-    item = full_record(
-        consents=[
-            {
-                "purpose": "contact",
-                "allowed": True,
-                "collected_at": WHEN,
-                "channel": "newsletter form",
-                "wording_version": "2026-04",
-            }
-        ]
-    )
-
-    push(client, key, item)
-
-    brand_row = ConsentEvent.objects.get(customer=shopper, collected_at__isnull=False)
-    assert (brand_row.channel, brand_row.wording_version, brand_row.granted) == (
-        "newsletter form",
-        "2026-04",
-        True,
-    )
-    # Stricter wins: the customer switched it off here, so it stays off.
-    assert PurposeConsent.objects.get(customer=shopper, purpose="contact").granted is False
-    history = summaries(shopper, "consent_history")
-    assert (
-        "Contacting you: given at Northwind's newsletter form on 12 May 2026 (wording 2026-04)"
-        in history
-    )
-    assert "Contacting you switched off via dashboard" in history
-    push(client, key, item)  # re-delivered: stored once
-    assert ConsentEvent.objects.filter(customer=shopper, collected_at__isnull=False).count() == 1
-
-
-def test_a_brand_collected_refusal_switches_a_purpose_off_and_tells_other_brands(
-    client, shopper, key
-):
-    harbor = BrandFactory(slug="harbor", name="Harbor")
-    CustomerBrand.objects.create(customer=shopper, brand=harbor, external_ref="hb-1")
-    webhook_endpoint_create(brand=harbor, url="https://hb.example/hooks", event_types=[])
-    refusal = {
-        "purpose": "personalization",
-        "allowed": False,
-        "collected_at": WHEN,
-        "channel": "checkout",
-        "wording_version": "v3",
-    }
-
-    push(client, key, full_record(consents=[refusal]))
-
-    assert PurposeConsent.objects.get(customer=shopper, purpose="personalization").granted is False
-    (told,) = [json.loads(d.payload) for d in WebhookDelivery.objects.all()]
-    assert told["type"] == "consent.changed"
-    assert (told["data"]["customer_ref"], told["data"]["allowed"]) == ("hb-1", False)
 
 
 def test_the_same_record_twice_is_stored_once(client, shopper, key):

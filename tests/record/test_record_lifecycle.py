@@ -4,15 +4,13 @@ connecting the brand's record moves it (stricter wins)."""
 
 from datetime import timedelta
 
-import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.keys import server_key_create
 from accounts.models import AuditEvent, ConsentEvent, CustomerBrand, PurposeConsent
 from ledger import services as ledger_services
 from ledger.models import Address, ContactPreference, PartnerAttribute, PersonalFact
-from tests.factories import BrandFactory, ProductFactory
+from tests.factories import ProductFactory
 from tests.record import full_record, push
 from tests.transparency.test_erasure import seed_every_kind, snapshot
 from transparency import connect, registry, selectors, services
@@ -23,16 +21,6 @@ TABLES = (
     "ledger_contactpreference",
     "ledger_partnerattribute",
 )
-
-
-@pytest.fixture
-def northwind(db):
-    return BrandFactory(slug="northwind", name="Northwind")
-
-
-@pytest.fixture
-def key(northwind):
-    return server_key_create(brand=northwind)[1]
 
 
 def _raw_rows(customer_id: int) -> dict[str, int]:

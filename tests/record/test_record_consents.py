@@ -1,0 +1,101 @@
+"""Consents a brand collected itself: consent history with where and which wording, and
+the stricter choice against what the customer set in Candor."""
+
+import json
+
+from accounts.models import ConsentEvent, CustomerBrand, PurposeConsent, WebhookDelivery
+from accounts.webhooks import webhook_endpoint_create
+from ledger.models import PartnerAttribute
+from tests.factories import BrandFactory
+from tests.record import LATER, WHEN, full_record, push
+from tests.record.test_record import summaries
+from transparency import services
+from transparency.selectors import purpose_granted
+
+
+def test_brand_collected_consent_is_history_with_channel_and_wording(client, shopper, key):
+    services.purpose_set_granted(customer=shopper, purpose="contact", granted=False)
+    item = full_record(
+        consents=[
+            {
+                "purpose": "contact",
+                "allowed": True,
+                "collected_at": WHEN,
+                "channel": "newsletter form",
+                "wording_version": "2026-04",
+            }
+        ]
+    )
+
+    push(client, key, item)
+
+    brand_row = ConsentEvent.objects.get(customer=shopper, collected_at__isnull=False)
+    assert (brand_row.channel, brand_row.wording_version, brand_row.granted) == (
+        "newsletter form",
+        "2026-04",
+        True,
+    )
+    # Stricter wins: the customer switched it off here, so it stays off.
+    assert PurposeConsent.objects.get(customer=shopper, purpose="contact").granted is False
+    history = summaries(shopper, "consent_history")
+    assert (
+        "Contacting you: given at Northwind's newsletter form on 12 May 2026 (wording 2026-04)"
+        in history
+    )
+    assert "Contacting you switched off via dashboard" in history
+    push(client, key, item)  # re-delivered: stored once
+    assert ConsentEvent.objects.filter(customer=shopper, collected_at__isnull=False).count() == 1
+
+
+def test_a_brand_collected_refusal_switches_a_purpose_off_and_tells_other_brands(
+    client, shopper, key
+):
+    harbor = BrandFactory(slug="harbor", name="Harbor")
+    CustomerBrand.objects.create(customer=shopper, brand=harbor, external_ref="hb-1")
+    webhook_endpoint_create(brand=harbor, url="https://hb.example/hooks", event_types=[])
+    refusal = {
+        "purpose": "personalization",
+        "allowed": False,
+        "collected_at": WHEN,
+        "channel": "checkout",
+        "wording_version": "v3",
+    }
+
+    push(client, key, full_record(consents=[refusal]))
+
+    assert PurposeConsent.objects.get(customer=shopper, purpose="personalization").granted is False
+    (told,) = [json.loads(d.payload) for d in WebhookDelivery.objects.all()]
+    assert told["type"] == "consent.changed"
+    assert (told["data"]["customer_ref"], told["data"]["allowed"]) == ("hb-1", False)
+
+
+def test_an_older_refusal_does_not_undo_a_later_consent_the_brand_collected(client, shopper, key):
+    def consent(allowed, when):
+        return {
+            "purpose": "contact",
+            "allowed": allowed,
+            "collected_at": when,
+            "channel": "checkout",
+            "wording_version": "v3",
+        }
+
+    push(client, key, full_record(consents=[consent(True, LATER)]))
+    assert purpose_granted(customer=shopper, purpose="contact") is True
+
+    push(client, key, full_record(consents=[consent(False, WHEN)]))  # older, sent late
+
+    assert purpose_granted(customer=shopper, purpose="contact") is True
+    assert ConsentEvent.objects.filter(customer=shopper, collected_at__isnull=False).count() == 2
+
+
+def test_third_party_data_the_customer_switched_off_here_is_dropped_even_if_the_brand_asked(
+    client, shopper, key
+):
+    services.purpose_set_granted(customer=shopper, purpose="third_party", granted=True)
+    services.purpose_set_granted(customer=shopper, purpose="third_party", granted=False)
+
+    response = push(client, key, full_record())  # its consent says "allowed" at checkout
+
+    assert response.json()["third_party_dropped"] == 1
+    assert not PartnerAttribute.objects.exists()
+    assert PurposeConsent.objects.get(customer=shopper, purpose="third_party").granted is False
