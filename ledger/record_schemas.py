@@ -3,42 +3,36 @@
 Each customer item may carry `record` (legal name, birthday, email, phone, addresses,
 contact preferences per channel, each with when it was collected), `consents` the brand
 collected itself and `third_party` attributes it received from a named partner. Every field
-carries the database's limits, so what passes can be stored; every time is timezone-aware
-and between 1970 and a day from now; no text holds a NUL (PostgreSQL cannot store it).
+carries the database's limits, so what passes can be stored; times and text are checked by
+ledger.validation like every ingest (aware, 1970 to a day from now, stored in UTC; no NUL).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
-from accounts.models import Purpose
+from accounts.models import ConsentEvent, Purpose
 from transparency.registry import PURPOSES
 
 from .countries import COUNTRY_CODES
-from .schemas import MAX_BATCH, CustomerIn, IngestOut, _In
+from .models import Address, PartnerAttribute
+from .schemas import MAX_BATCH, TIME_DOC, CustomerIn, IngestOut, _In
+from .validation import Timestamp, storable_text, text_for
 
-_NO_NUL = r"^[^\x00]*$"
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
-
-def _text(min_length: int, max_length: int, pattern: str = _NO_NUL):
+def _text(min_length: int, max_length: int, pattern: str | None = None):
+    """Stripped, storable text (ledger.validation) for a column without its own limit (an
+    encrypted one): the limit is this API's."""
     return Annotated[
         str,
         StringConstraints(
             strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=pattern
         ),
+        AfterValidator(storable_text),
     ]
-
-
-def _in_range(moment: datetime) -> datetime:
-    if moment < EARLIEST:
-        raise ValueError("must be 1970 or later")
-    if moment > datetime.now(UTC) + timedelta(days=1):
-        raise ValueError("must not be more than a day in the future")
-    return moment
 
 
 def _birthday(day: date) -> date:
@@ -61,11 +55,7 @@ def _phone(value: str) -> str:
     return value
 
 
-Collected = Annotated[
-    AwareDatetime,
-    AfterValidator(_in_range),
-    Field(description="When the brand collected it (timezone-aware, 1970 to now + 1 day)."),
-]
+Collected = Annotated[Timestamp, Field(description="When the brand collected it. " + TIME_DOC)]
 
 
 class _Fact(_In):
@@ -81,7 +71,7 @@ class BirthdayFact(_Fact):
 
 
 class EmailFact(_Fact):
-    value: _text(3, 254, r"^[^\x00\s@]+@[^\x00\s@]+\.[^\x00\s@]+$")
+    value: _text(3, 254, r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 
 
 class PhoneFact(_Fact):
@@ -89,12 +79,14 @@ class PhoneFact(_Fact):
 
 
 class AddressIn(_In):
-    external_id: _text(1, 100) = Field(description="The brand's own id for this address.")
-    label: _text(0, 40) = ""
+    external_id: text_for(Address, "external_id", min_length=1) = Field(
+        description="The brand's own id for this address."
+    )
+    label: text_for(Address, "label") = ""
     recipient: _text(1, 200)
     line1: _text(1, 200)
     line2: _text(0, 200) = ""
-    city: _text(1, 100)
+    city: text_for(Address, "city", min_length=1)
     postal_code: _text(1, 20)
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$"), AfterValidator(_country)]
     collected_at: Collected
@@ -135,15 +127,23 @@ class ConsentIn(_In):
     purpose: Literal[tuple(Purpose.values)]  # type: ignore[valid-type]
     allowed: bool
     collected_at: Collected
-    channel: _text(1, 30) = Field(description='Where it was collected, e.g. "checkout".')
-    wording_version: _text(1, 40) = Field(description="The version of the wording shown.")
+    channel: text_for(ConsentEvent, "channel", min_length=1) = Field(
+        description='Where it was collected, e.g. "checkout".'
+    )
+    wording_version: text_for(ConsentEvent, "wording_version", min_length=1) = Field(
+        description="The version of the wording shown."
+    )
 
 
 class PartnerAttributeIn(_In):
     """An attribute the brand received from a named partner (third-party enrichment)."""
 
-    partner: _text(1, 100) = Field(description="The partner's name, shown to the customer.")
-    name: _text(1, 100) = Field(description='What it is, e.g. "household income band".')
+    partner: text_for(PartnerAttribute, "partner_name", min_length=1) = Field(
+        description="The partner's name, shown to the customer."
+    )
+    name: text_for(PartnerAttribute, "name", min_length=1) = Field(
+        description='What it is, e.g. "household income band".'
+    )
     value: _text(0, 1000)
     purpose: Literal[tuple(PURPOSES)] = Field(  # type: ignore[valid-type]
         description="The purpose it was obtained for."
