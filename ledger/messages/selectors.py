@@ -224,6 +224,7 @@ def details_for_brand(*, brand: Brand, link: CustomerBrand) -> tuple[dict, list[
     if "address" in allowed_kinds:
         out["addresses"] = [
             {
+                "external_id": a.external_id,  # the brand's own id, when it sent the address
                 "label": a.label,
                 "recipient": a.recipient,
                 "line1": a.line1,
