@@ -99,3 +99,19 @@ def test_third_party_data_the_customer_switched_off_here_is_dropped_even_if_the_
     assert response.json()["third_party_dropped"] == 1
     assert not PartnerAttribute.objects.exists()
     assert PurposeConsent.objects.get(customer=shopper, purpose="third_party").granted is False
+
+
+def test_brand_collected_consents_are_in_the_hash_chain_with_channel_and_wording(
+    client, shopper, key
+):
+    from accounts.consent_history import consent_event_digest
+    from transparency.standards.chain import chain_verify
+
+    services.purpose_set_granted(customer=shopper, purpose="contact", granted=False)
+    push(client, key, full_record())
+    assert chain_verify(customer_id=shopper.pk).ok
+
+    row = ConsentEvent.objects.get(customer=shopper, collected_at__isnull=False)
+    assert consent_event_digest(row) == row.hash
+    row.wording_version = "v9"  # the wording and where are covered by the hash
+    assert consent_event_digest(row) != row.hash
