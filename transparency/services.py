@@ -198,7 +198,21 @@ def purpose_set_granted(
         brands = retrains.model_brands(customer=customer, kind_names=MODEL_KINDS)
         retrains.retrain_without(brand_ids=brands, reason="personalization off", choice=choice)
     bridge.consent_changed(customer=customer, purpose=purpose, granted=granted)
+    if not granted:
+        _delete_held_only_under(customer=customer, purpose=purpose, actor=actor)
     return True
+
+
+def _delete_held_only_under(*, customer: Customer, purpose: str, actor: Actor | None) -> None:
+    """Consent withdrawn: data obtained only for that purpose (partner data, held under
+    "Third-party enrichment") has no basis left, so it goes, with a receipt and
+    `data.deleted` to its brands, as if the customer had deleted it."""
+    for kind in registry.all_kinds():
+        if kind.source != registry.Source.THIRD_PARTY or set(kind.purposes) != {purpose}:
+            continue
+        if not kind.rows_for(customer).exists():
+            continue
+        data_delete(customer=customer, scope=ReceiptScope.KIND, kind_name=kind.name, actor=actor)
 
 
 # --- the bulk deletion engine ---------------------------------------------------------------

@@ -25,6 +25,7 @@ from tests.factories import BrandFactory
 from tests.record import LATER, WHEN, full_record, push
 from tests.transparency.test_export import body, reauthenticated
 from transparency import services
+from transparency.models import DeletionReceipt
 from transparency.registry import get
 from transparency.selectors import kind_items
 
@@ -300,3 +301,30 @@ def test_a_batch_of_records_runs_a_constant_number_of_statements(
         item["record"]["email"] = {"value": "new@example.org", "collected_at": LATER}
     with django_assert_max_num_queries(24):
         assert push(client, key, *later).json()["stored"] == size
+
+
+def test_withdrawing_third_party_consent_deletes_the_partner_data_and_tells_the_brand(
+    client, shopper, key, northwind
+):
+    webhook_endpoint_create(brand=northwind, url="https://nw.example/hooks", event_types=[])
+    push(client, key, full_record())
+    assert PartnerAttribute.objects.filter(customer=shopper).count() == 1
+
+    changed = services.purpose_set_granted(customer=shopper, purpose="third_party", granted=False)
+
+    assert changed is True
+    assert not PartnerAttribute.objects.filter(customer=shopper).exists()
+    receipt = DeletionReceipt.objects.get(customer=shopper)
+    assert receipt.kinds == {"partner_attribute": 1}
+    told = [json.loads(d.payload) for d in WebhookDelivery.objects.order_by("pk")]
+    deleted = next(t for t in told if t["type"] == "data.deleted")
+    assert deleted["data"]["kinds"]["partner_attribute"]["external_ids"] == [
+        "Acme Data Co/household income band"
+    ]
+    # switching it off again, or off for another purpose, deletes nothing more
+    assert (
+        services.purpose_set_granted(customer=shopper, purpose="third_party", granted=False)
+        is False
+    )
+    services.purpose_set_granted(customer=shopper, purpose="contact", granted=False)
+    assert DeletionReceipt.objects.filter(customer=shopper).count() == 1
