@@ -38,7 +38,8 @@ def test_personal_fields_come_from_the_registry():
         "postal_code",
         "city",
     }
-    assert masking.personal_fields(registry.get("personal_fact")) == ["value"]
+    # the brand's differing value, kept beside the customer's correction, is personal too
+    assert masking.personal_fields(registry.get("personal_fact")) == ["brand_sent_value", "value"]
     assert "processor_token" not in masking.personal_fields(registry.get("payment_method"))
     assert masking.personal_fields(registry.get("access_log")) == []
 
