@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from django.db import transaction
 
+from accounts.append_only import history_rewrite
 from accounts.models import OutboxMessage
 from recommendations import selectors, services, training
 from recommendations.mlcore import rank
@@ -56,8 +57,9 @@ def test_after_erasure_and_retrain_the_customer_is_gone_from_model_and_cache(
     assert payload["personalized"]
     assert selectors.cache.get(selectors.widget_cache_key(brand.pk, customer_id)) is not None
 
-    # Erasure as the transparency app does it: their rows, their results, the customer.
-    with transaction.atomic():
+    # Erasure as the transparency app does it: their rows, their results, the customer
+    # (through the one path the append-only audit table lets delete, as erasure does).
+    with transaction.atomic(), history_rewrite(reason="erasure"):
         services.customer_results_purge(customer_id=customer_id)
         for event in alice_history:
             event.delete()
