@@ -3,11 +3,17 @@
 Call it inside the same transaction as the change it records.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
 
+from .bulk import now_db, rows_insert
 from .models import ActorKind, AuditEvent, Brand, Customer
+
+# Above this many rows, audit_record_many streams them (COPY on PostgreSQL) instead of
+# building model instances.
+FAST_PATH_ROWS = 500
 
 
 @dataclass(frozen=True)
@@ -56,3 +62,78 @@ def audit_record(
         object_ref=str(object_ref)[:80],
         reason=reason[:200],
     )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit row for :func:`audit_record_many` (the actor is shared by the batch)."""
+
+    customer_id: int | None
+    data_kind: str
+    action: str
+    object_ref: str = ""
+    reason: str = ""
+
+
+_COLUMNS = [
+    "customer_id",
+    "actor_kind",
+    "actor_user_id",
+    "actor_brand_id",
+    "actor_label",
+    "data_kind",
+    "action",
+    "object_ref",
+    "reason",
+    "created_at",
+]
+
+
+def audit_record_many(*, actor: Actor, entries: Iterable[AuditEntry]) -> int:
+    """Write many audit rows by one actor in one statement; returns how many.
+
+    Same rules as :func:`audit_record` (inside the change's transaction, same truncation).
+    Large batches (training results for every customer of a brand) take the fast path: rows
+    streamed straight to the table, no model instances.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record_many must run inside the transaction of the change.")
+    entries = list(entries)
+    if len(entries) > FAST_PATH_ROWS:
+        now = now_db()
+        label = actor.label[:120]
+        rows_insert(
+            AuditEvent,
+            _COLUMNS,
+            [
+                (
+                    e.customer_id,
+                    actor.kind,
+                    actor.user_id,
+                    actor.brand_id,
+                    label,
+                    e.data_kind,
+                    e.action,
+                    str(e.object_ref)[:80],
+                    e.reason[:200],
+                    now,
+                )
+                for e in entries
+            ],
+        )
+        return len(entries)
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            customer_id=e.customer_id,
+            actor_kind=actor.kind,
+            actor_user_id=actor.user_id,
+            actor_brand_id=actor.brand_id,
+            actor_label=actor.label[:120],
+            data_kind=e.data_kind,
+            action=e.action,
+            object_ref=str(e.object_ref)[:80],
+            reason=e.reason[:200],
+        )
+        for e in entries
+    )
+    return len(entries)

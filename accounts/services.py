@@ -1,11 +1,24 @@
+import secrets
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from .audit import Actor, audit_record
-from .models import AccountSession, Brand, Customer, Sensitivity
+from .audit import Actor, AuditEntry, audit_record, audit_record_many
+from .consent_history import consent_events_append
+from .models import (
+    AccountSession,
+    Brand,
+    ConsentEvent,
+    Customer,
+    CustomerBrand,
+    Purpose,
+    PurposeConsent,
+    Sensitivity,
+)
+from .profiles import purpose_default
 
 User = get_user_model()
 
@@ -23,6 +36,60 @@ def customer_create(*, user) -> Customer:
             reason="sign-up",
         )
     return customer
+
+
+def brand_customers_create(
+    *, brand: Brand, refs: list[str], actor: Actor, reason: str = ""
+) -> dict[str, int]:
+    """Create one customer per brand reference: the one way a brand's customers come to be.
+
+    Each gets a user with no usable password (they get in through the brand's connect link),
+    the link to the brand under that reference, the brand's sensitivity defaults for every
+    purpose (with their consent history rows) and an audit row, all in bulk. Call inside
+    the transaction that decided the references are new. Returns {ref: customer id}.
+    """
+    if not refs:
+        return {}
+    users = User.objects.bulk_create(
+        User(username=f"b{brand.pk}-{secrets.token_hex(10)}", password=make_password(None))
+        for _ in refs
+    )
+    customers = Customer.objects.bulk_create(Customer(user_id=u.pk) for u in users)
+    CustomerBrand.objects.bulk_create(
+        CustomerBrand(customer_id=c.pk, brand=brand, external_ref=ref)
+        for c, ref in zip(customers, refs, strict=True)
+    )
+    defaults = {p.value: purpose_default(brand.sensitivity, p.value) for p in Purpose}
+    PurposeConsent.objects.bulk_create(
+        PurposeConsent(customer_id=c.pk, purpose=p, granted=g)
+        for c in customers
+        for p, g in defaults.items()
+    )
+    consent_events_append(
+        events=[
+            ConsentEvent(
+                customer_id=c.pk,
+                purpose=p,
+                granted=g,
+                channel="default",
+                actor_label=actor.label[:120],
+            )
+            for c in customers
+            for p, g in defaults.items()
+        ],
+        new_customers=True,
+    )
+    reason = reason or (
+        f"created from {brand.name}'s customer feed ({brand.get_sensitivity_display()} defaults)"
+    )
+    audit_record_many(
+        actor=actor,
+        entries=(
+            AuditEntry(customer_id=c.pk, data_kind="account", action="ingest", reason=reason)
+            for c in customers
+        ),
+    )
+    return {ref: c.pk for c, ref in zip(customers, refs, strict=True)}
 
 
 @transaction.atomic

@@ -12,24 +12,17 @@ personalization is off.
 Every lookup is scoped to the authenticated brand (B2). Nothing personal is logged.
 """
 
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, connection, transaction
 
-from accounts.audit import Actor
-from accounts.consent_history import consent_events_append
+from accounts.audit import Actor, AuditEntry, audit_record_many
 from accounts.keys import tombstone_digest
 from accounts.locks import customers_lock
 from accounts.models import (
-    AuditEvent,
     Brand,
-    ConsentEvent,
-    Customer,
     CustomerBrand,
     ErasureTombstone,
     KindSetting,
@@ -37,7 +30,9 @@ from accounts.models import (
     PurposeConsent,
 )
 from accounts.profiles import purpose_default
+from accounts.services import brand_customers_create
 
+from .events import events_create
 from .models import Event, Order, OrderLine, Product, Source
 from .schemas import CustomerIn, EventIn, OrderIn, ProductIn
 from .validation import decimal_fits
@@ -105,22 +100,19 @@ def _reject_if(errors: list[ItemError]) -> None:
         raise IngestRejected(errors[:MAX_ERRORS_REPORTED])
 
 
-def _audit_rows(
-    *, brand: Brand, counts: dict[int, int], data_kind: str, noun: str
-) -> list[AuditEvent]:
-    actor = Actor.brand(brand)
-    return [
-        AuditEvent(
-            customer_id=customer_id,
-            actor_kind=actor.kind,
-            actor_brand_id=actor.brand_id,
-            actor_label=actor.label[:120],
-            data_kind=data_kind,
-            action="ingest",
-            reason=f"{n} {noun}{'' if n == 1 else 's'} from the brand's feed",
-        )
-        for customer_id, n in counts.items()
-    ]
+def _audit(*, brand: Brand, counts: dict[int, int], data_kind: str, noun: str) -> None:
+    audit_record_many(
+        actor=Actor.brand(brand),
+        entries=(
+            AuditEntry(
+                customer_id=customer_id,
+                data_kind=data_kind,
+                action="ingest",
+                reason=f"{n} {noun}{'' if n == 1 else 's'} from the brand's feed",
+            )
+            for customer_id, n in counts.items()
+        ),
+    )
 
 
 # --- reference resolution (one query per table) --------------------------------------------
@@ -231,7 +223,7 @@ def _events_write(brand: Brand, items: Sequence[EventIn]) -> IngestResult:
     _reject_if(errors)
 
     existing = _existing_external_ids(Event, brand, {i.external_id for i in items})
-    result, rows, per_customer = IngestResult(), [], {}
+    result, rows = IngestResult(), []
     for item in items:
         customer_id = customers.ids.get(item.customer_ref)
         if customer_id is None or customer_id in customers.withheld:
@@ -255,11 +247,12 @@ def _events_write(brand: Brand, items: Sequence[EventIn]) -> IngestResult:
                 occurred_at=item.occurred_at,
             )
         )
-        per_customer[customer_id] = per_customer.get(customer_id, 0) + 1
     if rows:
-        Event.objects.bulk_create(rows)
-        AuditEvent.objects.bulk_create(
-            _audit_rows(brand=brand, counts=per_customer, data_kind="event", noun="event")
+        events_create(
+            events=rows,
+            actor=Actor.brand(brand),
+            action="ingest",
+            describe=lambda n: f"{n} event{'' if n == 1 else 's'} from the brand's feed",
         )
     result.stored = len(rows)
     return result
@@ -327,9 +320,7 @@ def _orders_write(brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
             for order, (_, item) in zip(orders, kept, strict=True)
             for line in item.lines
         )
-        AuditEvent.objects.bulk_create(
-            _audit_rows(brand=brand, counts=per_customer, data_kind="order", noun="order")
-        )
+        _audit(brand=brand, counts=per_customer, data_kind="order", noun="order")
     result.stored = len(kept)
     return result
 
@@ -413,53 +404,6 @@ def _customers_write(brand: Brand, items: Sequence[CustomerIn]) -> IngestResult:
             linked.add(ref)
             new_refs.append(ref)
     if new_refs:
-        _customers_create(brand, new_refs)
+        brand_customers_create(brand=brand, refs=new_refs, actor=Actor.brand(brand))
     result.stored = len(new_refs)
     return result
-
-
-def _customers_create(brand: Brand, refs: list[str]) -> None:
-    User = get_user_model()
-    users = User.objects.bulk_create(
-        User(username=f"b{brand.pk}-{secrets.token_hex(10)}", password=make_password(None))
-        for _ in refs
-    )
-    customers = Customer.objects.bulk_create(Customer(user_id=u.pk) for u in users)
-    CustomerBrand.objects.bulk_create(
-        CustomerBrand(customer_id=c.pk, brand=brand, external_ref=ref)
-        for c, ref in zip(customers, refs, strict=True)
-    )
-    actor = Actor.brand(brand)
-    defaults = {p.value: purpose_default(brand.sensitivity, p.value) for p in Purpose}
-    PurposeConsent.objects.bulk_create(
-        PurposeConsent(customer_id=c.pk, purpose=p, granted=g)
-        for c in customers
-        for p, g in defaults.items()
-    )
-    consent_events_append(
-        events=[
-            ConsentEvent(
-                customer_id=c.pk,
-                purpose=p,
-                granted=g,
-                channel="default",
-                actor_label=actor.label[:120],
-            )
-            for c in customers
-            for p, g in defaults.items()
-        ],
-        new_customers=True,
-    )
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            customer_id=c.pk,
-            actor_kind=actor.kind,
-            actor_brand_id=actor.brand_id,
-            actor_label=actor.label[:120],
-            data_kind="account",
-            action="ingest",
-            reason=f"created from {brand.name}'s customer feed ({brand.get_sensitivity_display()} "
-            "defaults)"[:200],
-        )
-        for c in customers
-    )
