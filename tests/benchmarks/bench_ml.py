@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from recommendations import ml  # noqa: E402
+from tests.benchmarks import evaluation  # noqa: E402
 
 PUBLISHED = {"SVD": (0.934, 0.737), "KNNBaseline": (0.931, 0.733)}
 TOLERANCE = 0.01  # our CV may differ from the published mean by this much and still pass
@@ -94,8 +94,8 @@ def _row(check: str, ours: float, reference: float | None, target: str, ok: bool
 def accuracy_rows(users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> list[Row]:
     """5-fold CV through our pipeline next to Surprise's published ML-100k numbers."""
     configs: list[tuple[str, str, Callable[[Any], Any]]] = [
-        ("SVD", "SVD", ml.fit_svd),
-        ("KNNBaseline item-item pearson_baseline", "KNNBaseline", ml.fit_knn_baseline),
+        ("SVD", "SVD", evaluation.fit_svd),
+        ("KNNBaseline item-item pearson_baseline", "KNNBaseline", evaluation.fit_knn_baseline),
         (
             "KNNBaseline() Surprise default (user msd)",
             "KNNBaseline",
@@ -105,7 +105,7 @@ def accuracy_rows(users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> 
     rows = []
     for label, published_key, factory in configs:
         start = time.perf_counter()
-        scores = ml.cross_validate(factory, users, items, ratings, folds=5, random_state=0)
+        scores = evaluation.cross_validate(factory, users, items, ratings, folds=5, random_state=0)
         seconds = time.perf_counter() - start
         for metric, published in zip(("rmse", "mae"), PUBLISHED[published_key], strict=True):
             rows.append(
@@ -130,23 +130,27 @@ def _inner(trainset: Any, raw_uid: str) -> int:
 
 def speed_rows(users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> list[Row]:
     """Overhead of our pipeline over a bare fit, and numpy scoring against the predict loop."""
-    trainset = ml.build_trainset(users, items, ratings)
+    trainset = evaluation.build_trainset(users, items, ratings)
     bare, _ = _best_time(lambda: SVD(random_state=0).fit(trainset), repeat=2)
 
     def pipeline() -> tuple[np.ndarray, np.ndarray]:
-        algo = ml.fit_svd(trainset)
-        return ml.top_n(ml.score_all_svd(algo, trainset), ml.known_items_mask(trainset), TOP_K)
+        algo = evaluation.fit_svd(trainset)
+        return evaluation.top_n(
+            evaluation.score_all_svd(algo, trainset), evaluation.known_items_mask(trainset), TOP_K
+        )
 
     ours, _ = _best_time(pipeline, repeat=2)
 
-    algo = ml.fit_svd(trainset)
+    algo = evaluation.fit_svd(trainset)
     numpy_time, (fast_idx, fast_val) = _best_time(
-        lambda: ml.top_n(ml.score_all_svd(algo, trainset), ml.known_items_mask(trainset), TOP_K),
+        lambda: evaluation.top_n(
+            evaluation.score_all_svd(algo, trainset), evaluation.known_items_mask(trainset), TOP_K
+        ),
         repeat=5,
     )
     sample = np.random.default_rng(0).choice(trainset.n_users, LOOP_SAMPLE_USERS, replace=False)
     start = time.perf_counter()
-    _, loop_val = ml.top_n_predict_loop(algo, trainset, TOP_K, sample.tolist())
+    _, loop_val = evaluation.top_n_predict_loop(algo, trainset, TOP_K, sample.tolist())
     loop_sample = time.perf_counter() - start
     loop_all = loop_sample * trainset.n_users / LOOP_SAMPLE_USERS
     same = bool(np.allclose(loop_val, fast_val[sample], rtol=0, atol=1e-9))

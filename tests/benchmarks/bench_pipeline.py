@@ -75,11 +75,12 @@ def speed_rows(brand_id, data, repeat: int = 3) -> list[dict]:
     is measured against), both the best of ``repeat`` runs in this process."""
     from surprise import SVD
 
-    from recommendations import ml, services
-    from recommendations.mlcore import rank, signals
+    from recommendations import services
+    from recommendations.ml import rank, signals
     from recommendations.models import TrainingRun
+    from tests.benchmarks import evaluation
 
-    trainset = ml.build_trainset(data.users, data.items, data.ratings)
+    trainset = evaluation.build_trainset(data.users, data.items, data.ratings)
     bare_runs, ours_runs = [], []
     for _ in range(repeat):  # interleaved, so load from other processes hits both alike
         start = time.perf_counter()
@@ -181,14 +182,14 @@ def freshness_rows(brand_id, data) -> list[dict]:
 def accuracy_rows(data) -> list[dict]:
     from surprise import KNNBaseline
 
-    from recommendations import ml
+    from tests.benchmarks import evaluation
 
     rows = []
     # Surprise's published KNNBaseline figure is for its default configuration (user-based,
     # MSD); Candor's item-item pearson_baseline (used for explanations) is a different model,
     # so it is shown for information, not held to that figure.
     for label, key, factory, compared in [
-        ("SVD", "SVD", ml.fit_svd, True),
+        ("SVD", "SVD", evaluation.fit_svd, True),
         (
             "KNNBaseline() Surprise default (user msd)",
             "KNNBaseline",
@@ -198,12 +199,12 @@ def accuracy_rows(data) -> list[dict]:
         (
             "(info) KNNBaseline item-item pearson_baseline",
             "KNNBaseline",
-            ml.fit_knn_baseline,
+            evaluation.fit_knn_baseline,
             False,
         ),
     ]:
         start = time.perf_counter()
-        scores = ml.cross_validate(factory, data.users, data.items, data.ratings, folds=5)
+        scores = evaluation.cross_validate(factory, data.users, data.items, data.ratings, folds=5)
         seconds = time.perf_counter() - start
         for metric, published in zip(("rmse", "mae"), PUBLISHED[key], strict=True):
             checked = compared and metric == "rmse"

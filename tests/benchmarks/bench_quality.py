@@ -1,9 +1,9 @@
-"""Honest top-N quality of the pure core (``recommendations.mlcore``) on MovieLens 100k.
+"""Honest top-N quality of the pure core (``recommendations.ml``) on MovieLens 100k.
 
 Run ``.venv/bin/python tests/benchmarks/run.py bench_quality`` (a few minutes). The data is
 the copy of ML-100k shipped in the ``recbole`` package (see ``bench_ml.py``).
 
-Three splits (``mlcore.evaluate``): (a) global time, newest 20% of ratings; (b) per-user
+Three splits (``ml.evaluate``): (a) global time, newest 20% of ratings; (b) per-user
 random 80/20; (c) each user's newest 5. Relevant = test items rated above neutral (4-5
 stars); a user counts when they have training ratings and one relevant test item. For each
 split, the model (EASE or ALS) and its regularisation are chosen on a *validation cut of
@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from recommendations import ml  # noqa: E402
-from recommendations.mlcore import als, evaluate, rank, signals, tune  # noqa: E402
+from recommendations.ml import als, evaluate, rank, signals, tune  # noqa: E402
+from tests.benchmarks import evaluation  # noqa: E402
 from tests.benchmarks.bench_ml import load_ml100k  # noqa: E402
 
 COLD = 20
@@ -55,8 +55,8 @@ class Data:
 Rule = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (user codes, stamps) -> test mask
 SPLITS: dict[str, Rule] = {
     "(a) global time, newest 20%": lambda users, stamps: evaluate.global_time(stamps),
-    "(b) per-user random 80/20": lambda users, stamps: evaluate.per_user_random(users),
-    "(c) leave last 5 per user": lambda users, stamps: evaluate.leave_last(users, stamps),
+    "(b) per-user random 80/20": lambda users, stamps: evaluation.per_user_random(users),
+    "(c) leave last 5 per user": lambda users, stamps: evaluation.leave_last(users, stamps),
 }
 
 
@@ -77,20 +77,20 @@ def previous_lists(data: Data, train: np.ndarray, split: evaluate.Holdout) -> np
     np.fill_diagonal(weights, 0.0)
     scores = positive[split.users] @ weights
     known = split.train.known[split.users].toarray().astype(bool)
-    lists, _ = ml.top_n(scores, known, evaluate.DEPTH)
+    lists, _ = evaluation.top_n(scores, known, evaluate.DEPTH)
     return lists
 
 
 def svd_lists(data: Data, train: np.ndarray, split: evaluate.Holdout) -> np.ndarray:
     """The previous large-catalogue model: Surprise SVD ranked by predicted rating."""
-    trainset = ml.build_trainset(data.users[train], data.items[train], data.ratings[train])
-    algo = ml.fit_svd(trainset)
+    trainset = evaluation.build_trainset(data.users[train], data.items[train], data.ratings[train])
+    algo = evaluation.fit_svd(trainset)
     inner = np.array([trainset.to_inner_uid(str(u)) for u in split.users])
     columns = np.array([int(trainset.to_raw_iid(i)) for i in range(trainset.n_items)])
     scores = np.full((len(split.users), data.shape[1]), -np.inf)
-    scores[:, columns] = ml.score_all_svd(algo, trainset, inner, clip=False)
+    scores[:, columns] = evaluation.score_all_svd(algo, trainset, inner, clip=False)
     known = split.train.known[split.users].toarray().astype(bool)
-    lists, _ = ml.top_n(scores, known, evaluate.DEPTH)
+    lists, _ = evaluation.top_n(scores, known, evaluate.DEPTH)
     return lists
 
 
@@ -112,17 +112,17 @@ def run_split(data: Data, name: str, rule: Rule) -> dict[str, object]:
         f"EASE reg {regs['ease']:g}": evaluate.model_lists(ease_model, split),
         f"ALS reg {regs['als']:g}": evaluate.model_lists(als_model, split),
     }
-    scores = {label: evaluate.score(top, split) for label, top in lists.items()}
+    scores = {label: evaluation.score(top, split) for label, top in lists.items()}
     chosen = next(k for k in scores if k.lower().startswith(choice.algorithm))
     return {"name": name, "split": split, "choice": choice, "scores": scores, "chosen": chosen}
 
 
 def _ci(a: evaluate.PerUser, b: evaluate.PerUser, mask: np.ndarray | None = None) -> list:
     pick = slice(None) if mask is None else mask
-    return [evaluate.paired_bootstrap(getattr(a, m)[pick], getattr(b, m)[pick]) for m in METRICS]
+    return [evaluation.paired_bootstrap(getattr(a, m)[pick], getattr(b, m)[pick]) for m in METRICS]
 
 
-def _fmt(interval: evaluate.Interval) -> str:
+def _fmt(interval: evaluation.Interval) -> str:
     return f"{interval.mean:+.4f} [{interval.low:+.4f}, {interval.high:+.4f}]"
 
 

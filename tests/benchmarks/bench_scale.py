@@ -1,4 +1,4 @@
-"""Scale of the pure recommendation core (``recommendations.mlcore``) on synthetic data.
+"""Scale of the pure recommendation core (``recommendations.ml``) on synthetic data.
 
 Run ``.venv/bin/python tests/benchmarks/run.py bench_scale`` (a few minutes). Data: power-law
 item popularity (Zipf, exponent 1) and customer activity (exponent 0.5), three quarters of
@@ -71,7 +71,7 @@ def _current_rss_mb() -> float:
 
 def child(spec: dict[str, Any]) -> dict[str, Any]:
     """One measurement (runs in its own process): the pure pipeline on one synthetic brand."""
-    from recommendations.mlcore import rank, signals, tune
+    from recommendations.ml import rank, signals, tune
 
     users, items, values = synthetic(spec["events"], spec["users"], spec["items"])
     shape = (spec["users"], spec["items"])
@@ -155,7 +155,7 @@ def _line(r: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    from recommendations.mlcore import rank
+    from recommendations.ml import rank
 
     brand = {"events": 1_000_000, "users": 50_000, "items": 20_000}
     print(

@@ -60,9 +60,9 @@ def load(spec: dict[str, int], tag: str) -> int:
     from django.db import transaction
     from django.utils import timezone
 
+    from accounts.bulk import now_db, rows_insert
     from accounts.models import Brand, Customer
     from ledger.models import Event, Product
-    from recommendations import services
     from tests.benchmarks.bench_scale import synthetic
 
     users, items, values = synthetic(spec["events"], spec["users"], spec["items"])
@@ -112,7 +112,7 @@ def load(spec: dict[str, int], tag: str) -> int:
             "query",
             "occurred_at",
         ]
-        db_now = services._now_db()
+        db_now = now_db()
         rows = (
             (c, brand.pk, "observed", True, db_now, db_now, "rating", p, v, "", at)
             for c, p, v, at in zip(
@@ -123,7 +123,7 @@ def load(spec: dict[str, int], tag: str) -> int:
                 strict=True,
             )
         )
-        services._insert(Event, fields, list(rows))
+        rows_insert(Event, fields, list(rows))
     return brand.pk
 
 
@@ -147,7 +147,9 @@ def child(db_name: str, brand_id: int) -> dict[str, Any]:
     from django.db import connections
 
     connections["default"].settings_dict["NAME"] = db_name
-    from recommendations import selectors, services, training
+    from recommendations import services
+    from recommendations.training import extract, writer
+    from recommendations.training import rank as training
 
     phases: dict[str, float] = {}
 
@@ -161,9 +163,9 @@ def child(db_name: str, brand_id: int) -> dict[str, Any]:
 
         return wrapper
 
-    selectors.training_data = timed("extract", selectors.training_data)
+    extract.training_data = timed("extract", extract.training_data)
     training.fit_and_rank = timed("tune+fit+rank", training.fit_and_rank)
-    services._replace_brand_results = timed("write", services._replace_brand_results)
+    writer.brand_results_replace = timed("write", writer.brand_results_replace)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     runs = []
     # The first training of a brand tunes its reg (a fit per grid value); a retrain on data

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from accounts.models import KindSetting, PurposeConsent, Sensitivity
-from recommendations import ml, selectors, services
+from recommendations import selectors, services
+from recommendations.ml import signals as ml_signals
 from recommendations.models import Recommendation
 from tests.factories import OrderFactory, OrderLineFactory
 from tests.recommendations.conftest import rate
@@ -34,7 +35,9 @@ def test_it_maps_ratings_purchases_and_implicit_signals(shop, alice):
     ratings = dict(zip(data.items.tolist(), data.ratings.tolist(), strict=True))
 
     assert ratings[products["Gear"][0].pk] == 2.0
-    assert ratings[products["Gear"][1].pk] == pytest.approx(ml.IMPLICIT_WEIGHTS["view"], 0.01)
+    assert ratings[products["Gear"][1].pk] == pytest.approx(
+        ml_signals.IMPLICIT_WEIGHTS["view"], 0.01
+    )
     assert ratings[products["Gear"][2].pk] == pytest.approx(5.0, 0.01)
     (point,) = data.points[(alice.pk, products["Gear"][2].pk)]
     assert (point.kind, point.pk, point.verb) == ("order", order.pk, "bought")
@@ -138,7 +141,7 @@ def test_explanations_are_the_cited_pairs_own_points_newest_first_as_json(
                 "kind": p.kind,
                 "pk": p.pk,
                 "product_id": product,
-                "label": selectors.point_label(p, data.products[product][0]),
+                "label": selectors.label_words(p.verb, data.products[product][0], p.value),
                 "date": p.when.date().isoformat(),
             }
             for p in [

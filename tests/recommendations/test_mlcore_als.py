@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from recommendations.mlcore import als, rank, signals
-from tests.recommendations.mlcore_data import shop
+from recommendations.ml import als, rank, signals
+from tests.recommendations.ml_data import shop
 
 PARAMS = als.Params(factors=16, reg=1.0, alpha=1.0, iterations=15)
 

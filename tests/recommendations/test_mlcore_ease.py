@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from recommendations.mlcore import ease, rank, signals
-from tests.recommendations.mlcore_data import dense_ease, dense_top_n, shop
+from recommendations.ml import ease, rank, signals
+from tests.recommendations.ml_data import dense_ease, dense_top_n, shop
 
 
 def _all(model, data, **options):

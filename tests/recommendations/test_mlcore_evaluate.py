@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from recommendations.mlcore import evaluate, rank, tune
-from tests.recommendations.mlcore_data import shop
+from recommendations.ml import evaluate, rank, tune
+from tests.benchmarks import evaluation
+from tests.recommendations.ml_data import shop
 
 
 def test_global_time_split_tests_the_newest_rows_only() -> None:
@@ -18,17 +19,17 @@ def test_global_time_split_tests_the_newest_rows_only() -> None:
 
 def test_per_user_random_split_takes_a_fifth_of_every_user_and_leaves_training() -> None:
     users = np.repeat(np.arange(30), np.arange(1, 31))
-    test = evaluate.per_user_random(users, fraction=0.2, seed=3)
+    test = evaluation.per_user_random(users, fraction=0.2, seed=3)
     per_user = np.bincount(users[test], minlength=30)
     counts = np.bincount(users)
     assert np.array_equal(per_user, np.minimum(np.round(counts * 0.2), counts - 1))
-    assert not np.array_equal(test, evaluate.per_user_random(users, fraction=0.2, seed=4))
+    assert not np.array_equal(test, evaluation.per_user_random(users, fraction=0.2, seed=4))
 
 
 def test_leave_last_tests_each_users_newest_rows() -> None:
     users = np.repeat(np.arange(4), 8)
     stamps = np.random.default_rng(1).random(32)
-    test = evaluate.leave_last(users, stamps, n=5)
+    test = evaluation.leave_last(users, stamps, n=5)
     for user in range(4):
         mine = users == user
         assert test[mine].sum() == 5
@@ -48,34 +49,34 @@ def test_metrics_match_a_hand_count() -> None:
 
 def test_bootstrap_interval_of_identical_results_is_zero() -> None:
     same = np.random.default_rng(0).random(200)
-    assert evaluate.paired_bootstrap(same, same) == (0.0, 0.0, 0.0)
+    assert evaluation.paired_bootstrap(same, same) == (0.0, 0.0, 0.0)
 
 
 def test_bootstrap_interval_finds_a_real_gain_and_not_a_fake_one() -> None:
     rng = np.random.default_rng(0)
     base = rng.random(500)
-    better = evaluate.paired_bootstrap(base + 0.05 + rng.normal(0, 0.1, 500), base)
+    better = evaluation.paired_bootstrap(base + 0.05 + rng.normal(0, 0.1, 500), base)
     assert better.excludes_zero and better.low < 0.05 < better.high
-    noise = evaluate.paired_bootstrap(base + rng.normal(0, 0.1, 500), base)
+    noise = evaluation.paired_bootstrap(base + rng.normal(0, 0.1, 500), base)
     assert not noise.excludes_zero
 
 
 def test_bootstrap_interval_is_paired() -> None:
     """A constant gain over users who differ wildly: pairing makes the interval tight."""
     base = np.random.default_rng(0).random(100) * 10
-    interval = evaluate.paired_bootstrap(base + 0.01, base)
+    interval = evaluation.paired_bootstrap(base + 0.01, base)
     assert interval.excludes_zero
     assert np.isclose(interval.low, 0.01) and np.isclose(interval.high, 0.01)
 
 
 def test_ease_beats_popularity_on_a_shop_with_tastes() -> None:
     data = shop(n_users=300)
-    test = evaluate.per_user_random(data.users)
+    test = evaluation.per_user_random(data.users)
     split = evaluate.holdout(data.users, data.items, data.ratings, test, data.shape)
     model = rank.fit(split.train.positive, algorithm="ease", ease_reg=50.0)
-    ours = evaluate.score(evaluate.model_lists(model, split), split)
-    popular = evaluate.score(evaluate.popularity_lists(split), split)
-    assert evaluate.paired_bootstrap(ours.ndcg, popular.ndcg).low > 0
+    ours = evaluation.score(evaluate.model_lists(model, split), split)
+    popular = evaluation.score(evaluate.popularity_lists(split), split)
+    assert evaluation.paired_bootstrap(ours.ndcg, popular.ndcg).low > 0
 
 
 def test_tuning_picks_the_best_validation_value_from_the_training_rows_only() -> None:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from recommendations.mlcore import als, crossbrand, rank, signals
-from tests.recommendations.mlcore_data import shop
+from recommendations.ml import als, crossbrand, rank, signals
+from tests.recommendations.ml_data import shop
 
 MODELS = {
     "ease": lambda positive: rank.fit(positive, algorithm="ease", ease_reg=50.0),

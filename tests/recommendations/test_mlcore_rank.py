@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from recommendations.mlcore import rank
+from recommendations.ml import rank
 
 
 def _reference(scores: np.ndarray, known: np.ndarray, excluded: np.ndarray, n: int):

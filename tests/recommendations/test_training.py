@@ -8,9 +8,10 @@ from django.db import transaction
 
 from accounts.append_only import history_rewrite
 from accounts.models import OutboxMessage
-from recommendations import selectors, services, training
-from recommendations.mlcore import rank
+from recommendations import selectors, services
+from recommendations.ml import rank
 from recommendations.models import InferredInterest, Recommendation, TrainingRun
+from recommendations.training import rank as training
 from tests.recommendations.conftest import rate
 
 

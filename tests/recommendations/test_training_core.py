@@ -9,9 +9,11 @@ from django.utils import timezone
 
 from accounts.models import Purpose, PurposeConsent
 from ledger.models import Event
-from recommendations import selectors, services, training
-from recommendations.mlcore import rank, tune
+from recommendations import selectors, services
+from recommendations.ml import rank, tune
 from recommendations.models import Recommendation, TrainingRun
+from recommendations.training import artefacts
+from recommendations.training import rank as training
 from tests.factories import BrandFactory, CustomerFactory, ProductFactory
 from tests.recommendations.conftest import rate
 
@@ -178,8 +180,8 @@ def test_the_artefact_round_trips(shop, crowd, alice, alice_history, monkeypatch
         data = selectors.training_data(brand_id=brand.pk)
         fitted = training.fit_and_rank(data)
         path = tmp_path / f"{large}.npz"
-        training.save(path, fitted.artefact)
-        loaded = training.load(path)
+        artefacts.save(path, fitted.artefact)
+        loaded = artefacts.load(path)
         assert np.array_equal(loaded.item_ids, fitted.artefact.item_ids)
         assert loaded.categories is not None
         assert type(loaded.model) is type(fitted.artefact.model)

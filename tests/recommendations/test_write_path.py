@@ -1,4 +1,4 @@
-"""The write path of results (services._write, _audit_bulk): what a write stores, on SQLite
+"""The write path of results (training.writer): what a write stores, on SQLite
 (executemany) and PostgreSQL (COPY) alike.
 
 Rewriting a scope must store exactly the rows given: values, timestamps of this write, the
@@ -14,13 +14,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from recommendations import services, training
+from recommendations import services
 from recommendations.models import (
     ContactHourInference,
     InferredInterest,
     Recommendation,
     TrainingRun,
 )
+from recommendations.training import rank as training
+from recommendations.training import writer
 from tests.factories import BrandFactory, CustomerFactory, ProductFactory
 from tests.recommendations.conftest import rate
 
@@ -66,7 +68,7 @@ def write(brand, rows, interests=(), hours=(), *, run_id, customer_id=None):
         scope["customer_id"] = customer_id
     before = timezone.now()
     with transaction.atomic():
-        services._write(scope, recs(rows), list(interests), list(hours), run_id=run_id)
+        writer.results_write(scope, recs(rows), list(interests), list(hours), run_id=run_id)
     return before
 
 

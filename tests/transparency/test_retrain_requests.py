@@ -12,6 +12,7 @@ from accounts import outbox
 from accounts.models import OutboxMessage
 from recommendations import services as rec_services
 from recommendations.models import TrainingRun
+from recommendations.training import extract as rec_extract
 from tests.factories import BrandFactory, CustomerFactory, EventFactory, ProductFactory
 from transparency import services
 from transparency.models import DeletionReceipt, RetrainMark
@@ -123,14 +124,14 @@ def test_a_switch_after_the_run_read_its_data_waits_for_the_next_run(
 ):
     services.kind_set_in_use(customer=alice, kind_name="event", in_use=False)
     first = TrainingRun.objects.get()
-    read = rec_services.selectors.training_data
+    read = rec_extract.training_data
 
     def bob_switches_right_after_the_read(**kwargs):
         data = read(**kwargs)
         services.kind_set_in_use(customer=bob, kind_name="event", in_use=False)
         return data
 
-    worker_down.setattr(rec_services.selectors, "training_data", bob_switches_right_after_the_read)
+    worker_down.setattr(rec_extract, "training_data", bob_switches_right_after_the_read)
     rec_services.train_brand(brand_id=brand.pk, run_id=first.pk)
 
     first.refresh_from_db()

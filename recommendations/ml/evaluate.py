@@ -1,22 +1,16 @@
-"""Honest offline evaluation: three splits, per-user metrics, paired bootstrap intervals.
+"""Offline evaluation training tunes with: a time cut, per-user metrics, top-N lists.
 
-Splits return a boolean *test* mask over interaction rows:
-
-* :func:`global_time`: the newest fraction of all rows (what deployment faces: learn from
-  the past, predict what comes next; few users are left with test rows);
-* :func:`per_user_random`: a random fraction of each user's rows (every user evaluated);
-* :func:`leave_last`: each user's newest ``n`` rows.
-
-A user is evaluated when they have training rows and at least one *relevant* test row
-(value above neutral). Metrics are kept per user so two models can be compared on the same
-users (:func:`paired_bootstrap`): P@10, Recall@20 (hits / relevant items), NDCG@10 (binary
-gains) and, over all lists, catalogue coverage (share of the training catalogue that appears
-in at least one top-10).
+:func:`global_time` marks the newest fraction of all rows as *test* rows (what deployment
+faces: learn from the past, predict what comes next). A user is evaluated when they have
+training rows and at least one *relevant* test row (value above neutral). Metrics are kept
+per user: P@10, Recall@20 (hits / relevant items), NDCG@10 (binary gains) and, over all
+lists, catalogue coverage (share of the training catalogue that appears in at least one
+top-10). More splits and paired bootstrap intervals, used only by the benchmarks, are in
+``tests/benchmarks/evaluation.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -34,36 +28,6 @@ def global_time(stamps: npt.ArrayLike, *, fraction: float = 0.2) -> np.ndarray:
     times = np.asarray(stamps, dtype=np.float64)
     n_test = max(1, int(round(len(times) * fraction)))
     return times >= np.sort(times)[len(times) - n_test]
-
-
-def per_user_random(users: npt.ArrayLike, *, fraction: float = 0.2, seed: int = 0) -> np.ndarray:
-    """``round(fraction * rows)`` random rows of each user (at least one row stays in
-    training)."""
-    codes = np.asarray(users)
-    shuffled = np.random.default_rng(seed).permutation(len(codes))
-    order = shuffled[np.argsort(codes[shuffled], kind="stable")]  # by user, random inside
-    return _first_per_user(codes, order, lambda count: np.round(count * fraction))
-
-
-def leave_last(users: npt.ArrayLike, stamps: npt.ArrayLike, *, n: int = 5) -> np.ndarray:
-    """Each user's newest ``n`` rows (ties: the later row), leaving at least one in training."""
-    codes = np.asarray(users)
-    order = np.lexsort((-np.arange(len(codes)), -np.asarray(stamps, np.float64), codes))
-    return _first_per_user(codes, order, lambda count: np.full_like(count, n))
-
-
-def _first_per_user(
-    codes: np.ndarray, order: np.ndarray, how_many: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
-    """Mark the first ``how_many(count)`` rows of each user in ``order`` (grouped by user)."""
-    grouped = codes[order]
-    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
-    counts = np.diff(np.r_[starts, len(order)])
-    quota = np.minimum(how_many(counts).astype(np.int64), counts - 1)
-    rank = np.arange(len(order)) - np.repeat(starts, counts)
-    test = np.zeros(len(codes), dtype=bool)
-    test[order[rank < np.repeat(quota, counts)]] = True
-    return test
 
 
 class Holdout(NamedTuple):
@@ -133,34 +97,6 @@ def metrics(lists: np.ndarray, relevant: sparse.csr_matrix, n_items: int) -> Per
     )
 
 
-class Interval(NamedTuple):
-    mean: float
-    low: float
-    high: float
-
-    @property
-    def excludes_zero(self) -> bool:
-        return self.low > 0 or self.high < 0
-
-
-def paired_bootstrap(
-    a: npt.ArrayLike, b: npt.ArrayLike, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0
-) -> Interval:
-    """Mean of ``a - b`` over the same users and its percentile bootstrap interval
-    (users resampled with replacement, the pairing kept)."""
-    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    if len(diff) == 0:
-        return Interval(0.0, 0.0, 0.0)
-    rng = np.random.default_rng(seed)
-    means = np.empty(n_boot)
-    for start in range(0, n_boot, 256):  # 256 resamples at a time bounds the index array
-        stop = min(start + 256, n_boot)
-        means[start:stop] = diff[rng.integers(0, len(diff), (stop - start, len(diff)))].mean(1)
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(means, [tail, 1.0 - tail])
-    return Interval(float(diff.mean()), float(low), float(high))
-
-
 def fill_popular(lists: np.ndarray, known: sparse.csr_matrix, order: np.ndarray) -> np.ndarray:
     """Fill empty slots (-1) with the most popular items the user does not know, as the
     product does for a short personal list."""
@@ -194,10 +130,3 @@ def popularity_lists(split: Holdout, *, depth: int = DEPTH) -> np.ndarray:
     known = split.train.known[split.users]
     empty = np.full((len(split.users), depth), -1, dtype=np.int64)
     return fill_popular(empty, known, popularity_order(split.train.known))
-
-
-def score(lists: np.ndarray, split: Holdout) -> PerUser:
-    """:func:`metrics` of ``lists`` against the split's relevant items."""
-    return metrics(
-        lists, split.relevant, int((np.diff(split.train.known.tocsc().indptr) > 0).sum())
-    )

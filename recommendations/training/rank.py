@@ -1,5 +1,6 @@
-"""A brand's extracted signals → the pure core (``mlcore``) → result rows, and back for one
-customer (fold-in). No writes here: ``services`` claims runs, writes rows and audits.
+"""A brand's extracted signals -> the pure core (:mod:`recommendations.ml`) -> result rows,
+and back for one customer (fold-in). No writes here (:mod:`.writer` writes, :mod:`.run`
+claims runs and orchestrates).
 
 Training (:func:`fit_and_rank`): signals become two CSR matrices (positive evidence, every
 known pair); the catalogue size picks the model (EASE up to ``rank.EASE_MAX_ITEMS`` items,
@@ -17,13 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 
-from . import crossbrand_data, selectors
-from .mlcore import als, rank, signals, tune
+from ..ml import als, profile, rank, signals, tune
+from . import crossbrand
+from .artefacts import Artefact, als_params
+from .data import TrainingData
+from .rows import Recs
 
 TOP_N = 10
 MIN_RATINGS = 3  # fewer than this: honest cold start (popular items, labelled as such)
@@ -34,40 +37,6 @@ POPULAR_KEEP = 50
 ALS_THREADS = 1
 #: Regularisation used when a brand is too small to tune (nobody left to validate on).
 DEFAULT_REG = {"ease": rank.EASE_REG, "als": als.DEFAULT.reg}
-
-
-class Recs:
-    """Result rows to write, column by column: plain values (no model instance or tuple per
-    row), explanations already as JSON text (see ``TrainingData.explanations``)."""
-
-    FIELDS = ("customer_ids", "product_ids", "ranks", "scores", "popular", "explanations")
-
-    def __init__(
-        self, customer_ids=(), product_ids=(), ranks=(), scores=(), popular=(), explanations=()
-    ):
-        self.customer_ids: list[int] = list(customer_ids)
-        self.product_ids: list[int] = list(product_ids)
-        self.ranks: list[int] = list(ranks)
-        self.scores: list[float] = list(scores)
-        self.popular: list[bool] = list(popular)
-        self.explanations: list[str] = list(explanations)
-
-    def extend(self, other: Recs) -> None:
-        for name in self.FIELDS:
-            getattr(self, name).extend(getattr(other, name))
-
-    def __len__(self) -> int:
-        return len(self.customer_ids)
-
-
-@dataclasses.dataclass
-class Artefact:
-    """What serving a customer needs from a training: the model and its item order."""
-
-    model: rank.Model
-    item_ids: np.ndarray  # product id of each model column
-    user_ids: np.ndarray  # whom it was trained on (an erasure check reads it)
-    categories: crossbrand_data.Categories | None = None
 
 
 @dataclasses.dataclass
@@ -84,16 +53,12 @@ class Fitted:
     metrics: dict = dataclasses.field(default_factory=dict)
 
 
-def als_params(reg: float) -> als.Params:
-    return dataclasses.replace(als.DEFAULT, reg=reg, num_threads=ALS_THREADS)
-
-
-def _active(data: selectors.TrainingData) -> np.ndarray:
+def _active(data: TrainingData) -> np.ndarray:
     return np.array([pid for pid, (_, _, on) in data.products.items() if on], dtype=np.int64)
 
 
 def fit_and_rank(
-    data: selectors.TrainingData,
+    data: TrainingData,
     *,
     previous: dict[str, float] | None = None,
     reuse: tuple[str, float, dict] | None = None,
@@ -106,7 +71,7 @@ def fit_and_rank(
 
 
 def _fit_and_rank(
-    data: selectors.TrainingData,
+    data: TrainingData,
     *,
     previous: dict[str, float] | None = None,
     reuse: tuple[str, float, dict] | None = None,
@@ -116,6 +81,9 @@ def _fit_and_rank(
     ``previous``: regs tuned by earlier runs (the search looks around them). ``reuse``:
     (algorithm, reg, validation) of an earlier tuning to keep (see services.RETUNE_SHARE):
     used as is when the catalogue still picks that algorithm, no search.
+
+    Longer than 50 lines: the steps share the codes, the matrices and the eligibility
+    arrays; it reads top to bottom as the pipeline it is.
     """
     out = Fitted()
     active = _active(data)
@@ -136,30 +104,17 @@ def _fit_and_rank(
     out.popular = item_ids[order[listed]][:POPULAR_KEEP].tolist()
 
     out.algorithm = rank.choose(shape[1], threshold=rank.EASE_MAX_ITEMS)
-    if reuse is not None and reuse[0] == out.algorithm:
-        out.reg, validation = reuse[1], reuse[2]
-    else:
-        choice = tune.tune_brand(
-            user_codes,
-            item_codes,
-            data.ratings,
-            data.stamps,
-            shape,
-            previous=previous,
-            algorithms=(out.algorithm,),  # type: ignore[arg-type]
-        )
-        default = (previous or {}).get(out.algorithm, DEFAULT_REG[out.algorithm])
-        out.reg, validation = (choice.reg if choice else default), _validation(choice)
+    out.reg, validation = _reg(data, out.algorithm, shape, previous=previous, reuse=reuse)
     model = rank.fit(
         inter.positive, algorithm=out.algorithm, ease_reg=out.reg, als_params=als_params(out.reg)
     )
-    categories = crossbrand_data.categories(data, item_ids, inter.positive)
+    categories = crossbrand.categories(data, item_ids, inter.positive)
     out.artefact = Artefact(model, item_ids, user_ids, categories)
     # Personal results need MIN_RATINGS interactions and at least one positive one.
     eligible = np.flatnonzero(
         (np.diff(inter.known.indptr) >= MIN_RATINGS) & (np.diff(inter.positive.indptr) > 0)
     )
-    foreign = crossbrand_data.foreign(data, categories, user_ids[eligible])
+    foreign = crossbrand.foreign(data, categories, user_ids[eligible])
     out.recommendations = _rank_rows(
         data, out.artefact, inter, eligible, user_ids[eligible], inactive, foreign, factors=True
     )
@@ -181,6 +136,32 @@ def _fit_and_rank(
     return out
 
 
+def _reg(
+    data: TrainingData,
+    algorithm: rank.Algorithm,
+    shape: tuple[int, int],
+    *,
+    previous: dict[str, float] | None,
+    reuse: tuple[str, float, dict] | None,
+) -> tuple[float, dict]:
+    """The brand's regularisation and its validation figures: an earlier tuning reused as
+    is, or a search on the newest 20% of its signals (the default or previous reg when the
+    brand is too small to tune)."""
+    if reuse is not None and reuse[0] == algorithm:
+        return reuse[1], reuse[2]
+    choice = tune.tune_brand(
+        data.user_index[1],
+        data.item_index[1],
+        data.ratings,
+        data.stamps,
+        shape,
+        previous=previous,
+        algorithms=(algorithm,),
+    )
+    default = (previous or {}).get(algorithm, DEFAULT_REG[algorithm])
+    return (choice.reg if choice else default), _validation(choice)
+
+
 def _validation(choice: tune.Choice | None) -> dict:
     """Offline figures of the tuning, for staff (admin): NDCG@10 of every candidate reg
     against popularity on the same validation customers."""
@@ -200,13 +181,13 @@ def _validation(choice: tune.Choice | None) -> dict:
 
 
 def _rank_rows(
-    data: selectors.TrainingData,
+    data: TrainingData,
     artefact: Artefact,
     inter: signals.Interactions,
     rows: np.ndarray,
     customers: np.ndarray,
     inactive: np.ndarray,
-    foreign: crossbrand_data.Foreign | None,
+    foreign: crossbrand.Foreign | None,
     *,
     factors: bool,
 ) -> Recs:
@@ -277,7 +258,7 @@ def popular_rows(known: dict[int, set[int]], popular: list[int]) -> Recs:
 
 
 def rank_one(
-    data: selectors.TrainingData, customer_id: int, artefact: Artefact | None, popular: list[int]
+    data: TrainingData, customer_id: int, artefact: Artefact | None, popular: list[int]
 ) -> Recs:
     """One customer's list from their current allowed signals, model unchanged (fold-in)."""
     with als.one_blas_thread():
@@ -285,7 +266,7 @@ def rank_one(
 
 
 def _rank_one(
-    data: selectors.TrainingData, customer_id: int, artefact: Artefact | None, popular: list[int]
+    data: TrainingData, customer_id: int, artefact: Artefact | None, popular: list[int]
 ) -> Recs:
     if not data.personalization.get(customer_id, False):
         return Recs()  # personalization is off: no personal results, not even cold-start rows
@@ -308,57 +289,28 @@ def _rank_one(
     # knows, and every inactive product, is excluded.
     inactive = ~np.isin(item_ids, list(active))
     customers = np.array([customer_id], dtype=np.int64)
-    foreign = crossbrand_data.foreign(data, artefact.categories, customers)
+    foreign = crossbrand.foreign(data, artefact.categories, customers)
     recs = _rank_rows(
         data, artefact, inter, np.array([0]), customers, inactive, foreign, factors=False
     )
     return recs if len(recs) else cold
 
 
-# --------------------------------------------------------------------------------------------
-# Artefacts: plain .npz (never pickle)
-# --------------------------------------------------------------------------------------------
-
-
-def save(path: str | Path, artefact: Artefact) -> None:
-    model = artefact.model
-    arrays: dict[str, np.ndarray] = {
-        "item_ids": artefact.item_ids.astype(np.int64),
-        "user_ids": artefact.user_ids.astype(np.int64),
-    }
-    if isinstance(model, rank.EaseModel):
-        arrays |= {
-            "algorithm": np.array("ease"),
-            "weights": model.weights,
-            "reg": np.array(model.reg),
-        }
-    else:
-        p = model.params
-        arrays |= {
-            "algorithm": np.array("als"),
-            "item_factors": model.item_factors,
-            "params": np.array([p.factors, p.reg, p.alpha, p.iterations, p.seed], dtype=np.float64),
-        }
-    if artefact.categories is not None:
-        arrays |= artefact.categories.arrays()
-    with open(path, "wb") as handle:
-        np.savez(handle, **arrays)
-
-
-def load(path: str | Path) -> Artefact:
-    with np.load(path, allow_pickle=False) as f:
-        if str(f["algorithm"]) == "ease":
-            model: rank.Model = rank.EaseModel(f["weights"], float(f["reg"]))
-        else:
-            factors, reg, alpha, iterations, seed = f["params"].tolist()
-            params = dataclasses.replace(
-                als_params(reg),
-                factors=int(factors),
-                alpha=alpha,
-                iterations=int(iterations),
-                seed=int(seed),
-            )
-            items = f["item_factors"]
-            model = als.Model(np.zeros((0, items.shape[1]), np.float32), items, params)
-        categories = crossbrand_data.Categories.from_arrays(f)
-        return Artefact(model, f["item_ids"], f["user_ids"], categories)
+def interests_and_hours(data: TrainingData) -> tuple[list[tuple], list[tuple]]:
+    """(customer, category, weight) and (customer, hour, confidence) rows."""
+    item_values, codes = data.item_index
+    names = [data.products.get(p, ("", ""))[1] for p in item_values.tolist()]
+    # Categories coded per product (not per rating): no string per rating is built or sorted.
+    category_names, category_of_item = np.unique(
+        np.array(names or [""], dtype=str), return_inverse=True
+    )
+    interests = profile.category_interests(
+        data.users,
+        category_of_item.reshape(-1)[codes],
+        data.ratings,
+        category_names=category_names,
+    )
+    hours = profile.best_hours(data.hour_users, data.hours)
+    interest_rows = [(int(cid), cat, w) for cid, cats in interests.items() for cat, w in cats]
+    hour_rows = [(int(cid), h, c) for cid, (h, c) in hours.items()]
+    return interest_rows, hour_rows

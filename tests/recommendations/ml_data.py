@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from recommendations.mlcore import signals
+from recommendations.ml import signals
 
 
 class Shop(NamedTuple):

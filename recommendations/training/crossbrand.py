@@ -6,9 +6,9 @@ signals at brand B reach brand T's list only when that purpose is allowed for th
 brands (their own choice, or where they made none, both brands' defaults). Everyone else
 gets no foreign row at all: their other brands' data is not even read
 (:func:`foreign` queries other brands for the allowed customers only), and
-``mlcore.crossbrand.foreign_rows`` masks by the same consent again.
+``ml.crossbrand.foreign_rows`` masks by the same consent again.
 
-Signals cross at category level (``mlcore.crossbrand``): B's product categories are mapped
+Signals cross at category level (``ml.crossbrand``): B's product categories are mapped
 by name onto T's, and the explanation cites the customer's own newest positive point in
 that category at B ("because you bought X at Brand B"), read and still switchable like any
 of their points.
@@ -26,8 +26,9 @@ from scipy import sparse
 from accounts.models import Brand, Purpose, PurposeConsent
 from accounts.profiles import purpose_default
 
-from . import selectors
-from .mlcore import crossbrand
+from ..ml import crossbrand
+from . import extract
+from .data import TrainingData
 
 #: Above this many categories the category model (categories x items, dense) is skipped.
 MAX_CATEGORIES = 1000
@@ -57,7 +58,7 @@ class Categories:
 
 
 def categories(
-    data: selectors.TrainingData, item_ids: np.ndarray, positive: sparse.csr_matrix
+    data: TrainingData, item_ids: np.ndarray, positive: sparse.csr_matrix
 ) -> Categories | None:
     """The category model of this brand from its own customers' positive signals."""
     names = [data.products.get(int(p), ("", "", False))[1] for p in item_ids.tolist()]
@@ -114,7 +115,7 @@ def allowed_customers(
 
 
 def foreign(
-    data: selectors.TrainingData, cats: Categories | None, customer_ids: np.ndarray
+    data: TrainingData, cats: Categories | None, customer_ids: np.ndarray
 ) -> Foreign | None:
     """Other brands' positive signals of ``customer_ids`` who allow it, as category rows
     aligned with ``customer_ids``; None when nothing may cross."""
@@ -133,7 +134,7 @@ def foreign(
         if not who:
             continue
         allowed[[position[c] for c in who]] = True
-        theirs = selectors.training_data(brand_id=other.pk, customer_ids=who)
+        theirs = extract.training_data(brand_id=other.pk, customer_ids=who)
         rows = np.flatnonzero(theirs.point_positive)
         if len(rows) == 0:
             continue

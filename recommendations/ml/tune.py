@@ -130,15 +130,14 @@ def tune_brand(
     split = _sample(split, max_users, seed)
     if len(split.users) == 0 or split.train.positive.nnz == 0:
         return None
-    if algorithms is None:
-        algorithms = (
-            ("ease", "als") if rank.choose(shape[1], threshold=threshold) == "ease" else ("als",)
-        )
+    candidates: Sequence[rank.Algorithm] = algorithms or (
+        ("ease", "als") if rank.choose(shape[1], threshold=threshold) == "ease" else ("als",)
+    )
     before = previous or {}
     n_signals = split.train.positive.nnz
     return choose(
         split,
-        algorithms=algorithms,
+        algorithms=candidates,
         ease_grid=grid("ease", n_signals, before.get("ease")),
         als_grid=grid("als", n_signals, before.get("als")),
     )
