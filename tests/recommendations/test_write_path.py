@@ -249,7 +249,7 @@ def test_a_retrain_that_fails_while_auditing_writes_nothing(
     def broken(*args, **kwargs):
         raise RuntimeError("audit table unavailable")
 
-    monkeypatch.setattr(services, "_audit_bulk", broken)
+    monkeypatch.setattr(writer, "brand_results_audit", broken)
     with pytest.raises(RuntimeError):
         services.train_brand(brand_id=brand.pk)
 
