@@ -18,7 +18,7 @@ import numpy as np
 
 from accounts.models import Brand
 
-from ..ml.signals import dense_codes
+from ..ml.signals import NEUTRAL, dense_codes
 from .explanations import MAX_POINTS_PER_PAIR, explanations_json
 
 VERBS = {
@@ -29,7 +29,7 @@ VERBS = {
     "view": "viewed",
     "not_interested": "dismissed",
 }
-NEUTRAL_STARS = 3.0
+NEUTRAL_STARS = NEUTRAL  # the model's neutral point: what a reason must be above
 KEY = 1 << 31  # customer * KEY + product: one int64 key per pair (ids stay below 2**31)
 _LABELS = {"added to your cart": "added {name} to your cart"}
 

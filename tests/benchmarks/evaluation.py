@@ -170,7 +170,7 @@ def top_n(scores: np.ndarray, known: np.ndarray | None, n: int) -> tuple[np.ndar
         return indices, values
     part = np.argpartition(masked, n_items - take, axis=1)[:, n_items - take :]
     part_values = np.take_along_axis(masked, part, axis=1)
-    order = np.lexsort((part, -part_values), axis=1)
+    order = np.lexsort((part, np.negative(part_values)), axis=1)
     best = np.take_along_axis(part, order, axis=1)
     best_values = np.take_along_axis(part_values, order, axis=1)
     best[~np.isfinite(best_values)] = -1

@@ -1,4 +1,5 @@
-"""Unit tests for the pure ML core: synthetic data only, no database, no Django."""
+"""Unit tests for the pure ML core (signals, profile, persist) and the benchmarks' Surprise
+helpers (tests/benchmarks/evaluation.py): synthetic data only, no database, no Django."""
 
 from __future__ import annotations
 

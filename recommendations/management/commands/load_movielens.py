@@ -33,4 +33,6 @@ class Command(BaseCommand):
         )
         if options["train"]:
             run = services.train_brand(brand_id=result["brand_id"], reason="load_movielens")
+            if run is None:  # never: a run of our own is claimed at once; for the type checker
+                raise CommandError("The training run was claimed elsewhere.")
             self.stdout.write(f"Trained run {run.pk}: {run.n_ratings} ratings.")
