@@ -34,9 +34,10 @@ from accounts.locks import customers_lock
 from accounts.models import AuditEvent, Brand, Customer
 from ledger.models import Event, EventKind, Order, Product, Source
 
-from . import ml, selectors, signals, training, widget_memo
+from . import ml, selectors, signals, training
 from .models import ContactHourInference, InferredInterest, Recommendation, TrainingRun
 from .training import Recs
+from .widget import memo as widget_memo
 
 log = logging.getLogger(__name__)
 
