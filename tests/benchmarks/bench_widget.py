@@ -3,7 +3,7 @@
 The production profile (DEBUG=0) under gunicorn (2 sync workers, no access log) on
 127.0.0.1 at a free port, against:
 
-* PostgreSQL: a throwaway database (`candor_bench_widget`, created and dropped here) on
+* PostgreSQL: a throwaway database (`candor_bench_widget_<pid>`, created and dropped here) on
   the server at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432), with
   CONN_MAX_AGE so each worker keeps its connection, as in a deployment;
 * Redis as the cache (BENCH_REDIS_URL, default redis://127.0.0.1:6379/8) under a key prefix
@@ -56,7 +56,8 @@ WARMUP_SECONDS = 1
 MAX_REQUESTS_PER_ROUND = 40_000  # the Python client's bound (wrk's is the duration)
 TARGET_RATIO = 0.8
 TARGET_P99_MS = 10.0
-DB_NAME = "candor_bench_widget"
+# Per run: two runs at once (several checkouts on one machine) must not drop each other's.
+DB_NAME = f"candor_bench_widget_{os.getpid()}"
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 
