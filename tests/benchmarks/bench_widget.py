@@ -375,73 +375,52 @@ def _generator():
 # --- the run ---------------------------------------------------------------------------
 
 
-def run() -> tuple[str, list[dict]]:
-    var = _var_dir()
-    prefix = f"bench-widget-{os.getpid()}"
-    env = _env(var, prefix)
-    generator, load = _generator()
-    _db_create()
-    proc = None
-    log = (var / "gunicorn.log").open("w")
-    try:
-        seeded = subprocess.run(
-            [sys.executable, __file__, "--seed"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if seeded.returncode != 0:
-            raise SystemExit(f"seeding failed:\n{seeded.stderr[-3000:]}")
-        creds = json.loads(seeded.stdout.strip().splitlines()[-1])
-        port = _free_port()
-        proc = _gunicorn(port, env, log)
-        widget = f"/api/v1/widget/recommendations?key={creds['key']}&slot=home&n=8"
-        cases = [
-            ("bare Django JSON view", "/bench/bare/", {}),
-            ("widget, anonymous", widget, {"Origin": ORIGIN}),
-            (
-                "widget, personal (token)",
-                widget,
-                {"Origin": ORIGIN, "Authorization": f"Bearer {creds['token']}"},
-            ),
-        ]
-        _wait_until_up(port, proc)
-        for name, path, headers in cases:  # check the answers, fill the caches, warm up
-            status, _, body = _get(port, path, headers)
-            if status != 200:
-                raise SystemExit(f"{name}: HTTP {status} {body[:200]!r}")
-            load(port, path, headers, WARMUP_SECONDS)
-        personal = json.loads(_get(port, widget, cases[2][2])[2])
-        anonymous = json.loads(_get(port, widget, cases[1][2])[2])
-        if not personal["personalized"] or anonymous["personalized"]:
-            raise SystemExit("the personal / anonymous cases did not get the expected answers")
-        results = {
-            name: {"requests": 0, "errors": 0, "seconds": 0.0, "histogram": {}, "rounds": []}
-            for name, _, _ in cases
-        }
-        for _ in range(ROUNDS):
-            for name, path, headers in cases:
-                r = load(port, path, headers, ROUND_SECONDS)
-                into = results[name]
-                for field in ("requests", "errors", "seconds"):
-                    into[field] += r[field]
-                for value, count in r["histogram"].items():
-                    into["histogram"][value] = into["histogram"].get(value, 0) + count
-                into["rounds"].append(r["requests"] / r["seconds"] if r["seconds"] else 0.0)
-    finally:
-        if proc is not None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
-        _cache_drop(prefix)
-        _db_drop()
+def _cases(creds: dict) -> list[tuple[str, str, dict]]:
+    """(name, path, headers) of each endpoint measured; the bare view first (the baseline)."""
+    widget = f"/api/v1/widget/recommendations?key={creds['key']}&slot=home&n=8"
+    return [
+        ("bare Django JSON view", "/bench/bare/", {}),
+        ("widget, anonymous", widget, {"Origin": ORIGIN}),
+        (
+            "widget, personal (token)",
+            widget,
+            {"Origin": ORIGIN, "Authorization": f"Bearer {creds['token']}"},
+        ),
+    ]
 
+
+def _warm_up(port: int, cases: list[tuple[str, str, dict]], load) -> None:
+    """Check every answer, fill the caches, and make sure the two widget cases differ."""
+    for name, path, headers in cases:
+        status, _, body = _get(port, path, headers)
+        if status != 200:
+            raise SystemExit(f"{name}: HTTP {status} {body[:200]!r}")
+        load(port, path, headers, WARMUP_SECONDS)
+    anonymous = json.loads(_get(port, cases[1][1], cases[1][2])[2])
+    personal = json.loads(_get(port, cases[2][1], cases[2][2])[2])
+    if not personal["personalized"] or anonymous["personalized"]:
+        raise SystemExit("the personal / anonymous cases did not get the expected answers")
+
+
+def _measure(port: int, cases: list[tuple[str, str, dict]], load) -> dict[str, dict]:
+    """ROUNDS rounds, the cases interleaved; totals, merged histogram and req/s per round."""
+    results: dict[str, dict] = {
+        name: {"requests": 0, "errors": 0, "seconds": 0.0, "histogram": {}, "rounds": []}
+        for name, _, _ in cases
+    }
+    for _ in range(ROUNDS):
+        for name, path, headers in cases:
+            r = load(port, path, headers, ROUND_SECONDS)
+            into = results[name]
+            for field in ("requests", "errors", "seconds"):
+                into[field] += r[field]
+            for value, count in r["histogram"].items():
+                into["histogram"][value] = into["histogram"].get(value, 0) + count
+            into["rounds"].append(r["requests"] / r["seconds"] if r["seconds"] else 0.0)
+    return results
+
+
+def _rows(cases: list[tuple[str, str, dict]], results: dict[str, dict]) -> list[dict]:
     rows = []
     bare = results[cases[0][0]]
     bare_rps = bare["requests"] / bare["seconds"] if bare["seconds"] else 0.0
@@ -462,7 +441,46 @@ def run() -> tuple[str, list[dict]]:
                 "p99_ms": _percentile(r["histogram"], 0.99),
             }
         )
-    return generator, rows
+    return rows
+
+
+def run() -> tuple[str, list[dict]]:
+    var = _var_dir()
+    prefix = f"bench-widget-{os.getpid()}"
+    env = _env(var, prefix)
+    generator, load = _generator()
+    _db_create()
+    proc = None
+    log = (var / "gunicorn.log").open("w")
+    try:
+        seeded = subprocess.run(
+            [sys.executable, __file__, "--seed"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if seeded.returncode != 0:
+            raise SystemExit(f"seeding failed:\n{seeded.stderr[-3000:]}")
+        cases = _cases(json.loads(seeded.stdout.strip().splitlines()[-1]))
+        port = _free_port()
+        proc = _gunicorn(port, env, log)
+        _wait_until_up(port, proc)
+        _warm_up(port, cases, load)
+        results = _measure(port, cases, load)
+    finally:
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+        _cache_drop(prefix)
+        _db_drop()
+    return generator, _rows(cases, results)
 
 
 def main() -> None:
