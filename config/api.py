@@ -19,7 +19,7 @@ from ledger.api import BodyTooLarge
 from ledger.api import router as ingest_router
 from ledger.ingest import IngestRejected
 from ledger.messages.api import customers_router, messages_router
-from recommendations.widget_api import router as widget_router
+from recommendations.widget.api import router as widget_router
 from transparency.api import erasures_router, webhooks_router
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,9 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from config.api import api
 from config.health import health
 from ledger.messages import views as message_views
-from recommendations import widget_views
 from transparency import link_views
 from transparency import views as transparency_views
 from transparency.standards import dsr_views, reveal_views
@@ -47,7 +45,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("health/", health, name="health"),
-    path("widget/docs/", widget_views.widget_docs, name="widget_docs"),
+    path("", include("recommendations.urls")),
 ]
-if settings.BENCH_ENDPOINTS:  # the P1 benchmark's baseline; never on in a deployment
-    urlpatterns.append(path("bench/bare/", widget_views.bench_bare))

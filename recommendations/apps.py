@@ -11,7 +11,7 @@ class RecommendationsConfig(AppConfig):
         from corsheaders.signals import check_request_enabled
 
         from . import datakinds, tasks  # noqa: F401
-        from .widget_auth import cors_request_allowed
+        from .widget.auth import cors_request_allowed
 
         # CORS only for the widget API, only for the key's registered origins. Connected at
         # start-up so a process's first preflight is answered too.
@@ -25,7 +25,7 @@ class RecommendationsConfig(AppConfig):
 
         from accounts.models import CustomerBrand, PurposeConsent
 
-        from .widget_memo import customer_row_saved
+        from .widget.memo import customer_row_saved
 
         for model in (PurposeConsent, CustomerBrand):
             post_save.connect(

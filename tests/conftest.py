@@ -14,7 +14,7 @@ from django.db import connection
 
 from accounts.services import customer_create
 from config.celery import app as celery_app
-from recommendations import widget_memo
+from recommendations.widget import memo as widget_memo
 from tests.factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent

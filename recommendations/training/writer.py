@@ -21,8 +21,9 @@ from accounts.locks import customers_lock
 from accounts.models import Customer
 from ledger.models import Source
 
-from .. import selectors, widget_memo
+from .. import selectors
 from ..models import ContactHourInference, InferredInterest, Recommendation
+from ..widget import memo as widget_memo
 from .data import TrainingData
 from .rank import Fitted, interests_and_hours
 from .rows import Recs

@@ -3,15 +3,16 @@
 The production profile (DEBUG=0) under gunicorn (2 sync workers, no access log) on
 127.0.0.1 at a free port, against:
 
-* PostgreSQL: a throwaway database (`candor_bench_widget`, created and dropped here) on
+* PostgreSQL: a throwaway database (`candor_bench_widget_<pid>`, created and dropped here) on
   the server at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432), with
   CONN_MAX_AGE so each worker keeps its connection, as in a deployment;
 * Redis as the cache (BENCH_REDIS_URL, default redis://127.0.0.1:6379/8) under a key prefix
   of its own, removed at the end;
 
-seeded with a brand, a widget key, products and one token holder's precomputed results,
-and with the benchmark-only `/bench/bare/` view switched on (BENCH_ENDPOINTS=1): the same
-middleware stack and a JSON answer of the same shape, with no work behind it.
+seeded with a brand, a widget key, products and one token holder's precomputed results.
+The baseline is `/bench/bare/`, routed only in this benchmark's server (its settings,
+`widget_settings`, select the urlconf `widget_urls`: the site's URLs plus that view): the
+same middleware stack and a JSON answer of the same shape, with no work behind it.
 
 One load generator for all three cases: `wrk` (C, keep-alive when offered; a small Lua
 script hands over its latency histogram) when installed (`make bench` installs Debian's
@@ -55,7 +56,8 @@ WARMUP_SECONDS = 1
 MAX_REQUESTS_PER_ROUND = 40_000  # the Python client's bound (wrk's is the duration)
 TARGET_RATIO = 0.8
 TARGET_P99_MS = 10.0
-DB_NAME = "candor_bench_widget"
+# Per run: two runs at once (several checkouts on one machine) must not drop each other's.
+DB_NAME = f"candor_bench_widget_{os.getpid()}"
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 
@@ -87,7 +89,6 @@ def _env(var: Path, prefix: str) -> dict:
         REDIS_URL=REDIS_URL,
         CACHE_PREFIX=prefix,
         CANDOR_VAR_DIR=str(var),
-        BENCH_ENDPOINTS="1",
         ALLOW_CONSOLE_EMAIL="1",  # no mail is sent while measuring
         WIDGET_RATE_LIMIT=str(10**9),  # counted on every request, never reached
         LOG_LEVEL="WARNING",
@@ -214,6 +215,10 @@ def _wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 30) -> No
     raise SystemExit("gunicorn did not answer in time")
 
 
+# The server alone routes the baseline view (seeding runs with the site's own settings).
+SERVER_SETTINGS = "tests.benchmarks.widget_settings"
+
+
 def _gunicorn(port: int, env: dict, log) -> subprocess.Popen:
     return subprocess.Popen(
         [
@@ -233,7 +238,7 @@ def _gunicorn(port: int, env: dict, log) -> subprocess.Popen:
             "5",
         ],
         cwd=ROOT,
-        env=env,
+        env={**env, "DJANGO_SETTINGS_MODULE": SERVER_SETTINGS},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -370,73 +375,52 @@ def _generator():
 # --- the run ---------------------------------------------------------------------------
 
 
-def run() -> tuple[str, list[dict]]:
-    var = _var_dir()
-    prefix = f"bench-widget-{os.getpid()}"
-    env = _env(var, prefix)
-    generator, load = _generator()
-    _db_create()
-    proc = None
-    log = (var / "gunicorn.log").open("w")
-    try:
-        seeded = subprocess.run(
-            [sys.executable, __file__, "--seed"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if seeded.returncode != 0:
-            raise SystemExit(f"seeding failed:\n{seeded.stderr[-3000:]}")
-        creds = json.loads(seeded.stdout.strip().splitlines()[-1])
-        port = _free_port()
-        proc = _gunicorn(port, env, log)
-        widget = f"/api/v1/widget/recommendations?key={creds['key']}&slot=home&n=8"
-        cases = [
-            ("bare Django JSON view", "/bench/bare/", {}),
-            ("widget, anonymous", widget, {"Origin": ORIGIN}),
-            (
-                "widget, personal (token)",
-                widget,
-                {"Origin": ORIGIN, "Authorization": f"Bearer {creds['token']}"},
-            ),
-        ]
-        _wait_until_up(port, proc)
-        for name, path, headers in cases:  # check the answers, fill the caches, warm up
-            status, _, body = _get(port, path, headers)
-            if status != 200:
-                raise SystemExit(f"{name}: HTTP {status} {body[:200]!r}")
-            load(port, path, headers, WARMUP_SECONDS)
-        personal = json.loads(_get(port, widget, cases[2][2])[2])
-        anonymous = json.loads(_get(port, widget, cases[1][2])[2])
-        if not personal["personalized"] or anonymous["personalized"]:
-            raise SystemExit("the personal / anonymous cases did not get the expected answers")
-        results = {
-            name: {"requests": 0, "errors": 0, "seconds": 0.0, "histogram": {}, "rounds": []}
-            for name, _, _ in cases
-        }
-        for _ in range(ROUNDS):
-            for name, path, headers in cases:
-                r = load(port, path, headers, ROUND_SECONDS)
-                into = results[name]
-                for field in ("requests", "errors", "seconds"):
-                    into[field] += r[field]
-                for value, count in r["histogram"].items():
-                    into["histogram"][value] = into["histogram"].get(value, 0) + count
-                into["rounds"].append(r["requests"] / r["seconds"] if r["seconds"] else 0.0)
-    finally:
-        if proc is not None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
-        _cache_drop(prefix)
-        _db_drop()
+def _cases(creds: dict) -> list[tuple[str, str, dict]]:
+    """(name, path, headers) of each endpoint measured; the bare view first (the baseline)."""
+    widget = f"/api/v1/widget/recommendations?key={creds['key']}&slot=home&n=8"
+    return [
+        ("bare Django JSON view", "/bench/bare/", {}),
+        ("widget, anonymous", widget, {"Origin": ORIGIN}),
+        (
+            "widget, personal (token)",
+            widget,
+            {"Origin": ORIGIN, "Authorization": f"Bearer {creds['token']}"},
+        ),
+    ]
 
+
+def _warm_up(port: int, cases: list[tuple[str, str, dict]], load) -> None:
+    """Check every answer, fill the caches, and make sure the two widget cases differ."""
+    for name, path, headers in cases:
+        status, _, body = _get(port, path, headers)
+        if status != 200:
+            raise SystemExit(f"{name}: HTTP {status} {body[:200]!r}")
+        load(port, path, headers, WARMUP_SECONDS)
+    anonymous = json.loads(_get(port, cases[1][1], cases[1][2])[2])
+    personal = json.loads(_get(port, cases[2][1], cases[2][2])[2])
+    if not personal["personalized"] or anonymous["personalized"]:
+        raise SystemExit("the personal / anonymous cases did not get the expected answers")
+
+
+def _measure(port: int, cases: list[tuple[str, str, dict]], load) -> dict[str, dict]:
+    """ROUNDS rounds, the cases interleaved; totals, merged histogram and req/s per round."""
+    results: dict[str, dict] = {
+        name: {"requests": 0, "errors": 0, "seconds": 0.0, "histogram": {}, "rounds": []}
+        for name, _, _ in cases
+    }
+    for _ in range(ROUNDS):
+        for name, path, headers in cases:
+            r = load(port, path, headers, ROUND_SECONDS)
+            into = results[name]
+            for field in ("requests", "errors", "seconds"):
+                into[field] += r[field]
+            for value, count in r["histogram"].items():
+                into["histogram"][value] = into["histogram"].get(value, 0) + count
+            into["rounds"].append(r["requests"] / r["seconds"] if r["seconds"] else 0.0)
+    return results
+
+
+def _rows(cases: list[tuple[str, str, dict]], results: dict[str, dict]) -> list[dict]:
     rows = []
     bare = results[cases[0][0]]
     bare_rps = bare["requests"] / bare["seconds"] if bare["seconds"] else 0.0
@@ -457,7 +441,46 @@ def run() -> tuple[str, list[dict]]:
                 "p99_ms": _percentile(r["histogram"], 0.99),
             }
         )
-    return generator, rows
+    return rows
+
+
+def run() -> tuple[str, list[dict]]:
+    var = _var_dir()
+    prefix = f"bench-widget-{os.getpid()}"
+    env = _env(var, prefix)
+    generator, load = _generator()
+    _db_create()
+    proc = None
+    log = (var / "gunicorn.log").open("w")
+    try:
+        seeded = subprocess.run(
+            [sys.executable, __file__, "--seed"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if seeded.returncode != 0:
+            raise SystemExit(f"seeding failed:\n{seeded.stderr[-3000:]}")
+        cases = _cases(json.loads(seeded.stdout.strip().splitlines()[-1]))
+        port = _free_port()
+        proc = _gunicorn(port, env, log)
+        _wait_until_up(port, proc)
+        _warm_up(port, cases, load)
+        results = _measure(port, cases, load)
+    finally:
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+        _cache_drop(prefix)
+        _db_drop()
+    return generator, _rows(cases, results)
 
 
 def main() -> None:

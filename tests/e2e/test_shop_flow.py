@@ -16,7 +16,7 @@ from accounts.keys import brand_token_secret_rotate, server_key_create, widget_k
 from accounts.models import Customer, CustomerBrand
 from accounts.webhooks import webhook_endpoint_create
 from ledger.models import Order
-from recommendations import widget_auth
+from recommendations.widget import auth as widget_auth
 from tests.conftest import ROOT, subprocess_env, wait_for
 from tests.factories import BrandFactory, ProductFactory
 

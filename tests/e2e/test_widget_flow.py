@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from recommendations import widget_auth
+from recommendations.widget import auth as widget_auth
 from tests.conftest import ROOT, subprocess_env, wait_for
 from tests.factories import ProductFactory
 from tests.widget import Shop

@@ -471,7 +471,7 @@ def test_after_erasure_no_cache_entry_or_queued_work_names_the_customer(
 
 @pytest.mark.redis
 def test_after_erasure_no_serving_process_remembers_the_customers_answer(client, alice):
-    from recommendations import widget_memo
+    from recommendations.widget import memo as widget_memo
     from tests.conftest import wait_for
     from tests.widget import Shop
 

@@ -26,8 +26,8 @@ from ledger import services as ledger_services
 from ledger.models import Event, Order
 from ledger.schemas import CustomerIn, EventIn, OrderIn, OrderLineIn
 from recommendations import services as rec_services
-from recommendations import widget_services
 from recommendations.models import Recommendation, TrainingRun
+from recommendations.widget import events as widget_events
 from tests.factories import OrderFactory, OrderLineFactory
 from tests.widget import EVENTS_URL, Shop
 from transparency import admin_access, registry, services
@@ -287,7 +287,7 @@ WRITERS = {
     ),
     "widget events": lambda c, s: (
         lambda: (
-            not widget_services.widget_events_record(
+            not widget_events.widget_events_record(
                 customer=Customer(pk=c.pk),
                 brand=s.brand,
                 kind="click",

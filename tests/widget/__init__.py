@@ -6,8 +6,8 @@ import jwt
 
 from accounts.keys import brand_token_secret_rotate, widget_key_create
 from accounts.models import CustomerBrand
-from recommendations import widget_auth
 from recommendations.models import Recommendation
+from recommendations.widget import auth
 from tests.factories import BrandFactory, EventFactory, ProductFactory
 
 ORIGIN = "https://shop-a.example"
@@ -76,7 +76,7 @@ class Shop:
 
 def mint(secret: str, *, sub: str, iss: str, lifetime: int = 600, **overrides) -> str:
     now = int(time.time())
-    claims = {"sub": sub, "aud": widget_auth.TOKEN_AUDIENCE, "iss": iss, "iat": now}
+    claims = {"sub": sub, "aud": auth.TOKEN_AUDIENCE, "iss": iss, "iat": now}
     claims["exp"] = now + lifetime
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}

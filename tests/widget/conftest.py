@@ -1,17 +1,17 @@
 import pytest
 
-from recommendations import widget_api, widget_auth
+from recommendations.widget import answers, auth
 from tests.widget import Shop
 
 
 @pytest.fixture(autouse=True)
 def _fresh_keys():
     """Per-process memos (keys, popular answers) must not carry over between tests."""
-    widget_auth.widget_key_memo_clear()
-    widget_api.popular_memo_clear()
+    auth.widget_key_memo_clear()
+    answers.popular_memo_clear()
     yield
-    widget_auth.widget_key_memo_clear()
-    widget_api.popular_memo_clear()
+    auth.widget_key_memo_clear()
+    answers.popular_memo_clear()
 
 
 @pytest.fixture

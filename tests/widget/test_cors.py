@@ -2,7 +2,7 @@
 
 import pytest
 
-from recommendations import widget_auth
+from recommendations.widget import auth
 from tests.widget import EVENTS_URL, ORIGIN, OTHER_ORIGIN, URL, Shop
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +82,7 @@ def test_it_refuses_unknown_and_revoked_keys_without_cors(client, shop):
     from accounts.models import WidgetKey
 
     widget_key_revoke(key=WidgetKey.objects.get(key=shop.key))
-    widget_auth.widget_key_memo_clear()
+    auth.widget_key_memo_clear()
 
     for key in (shop.key, "pk_unknown", "sk_not_a_widget_key"):
         response = client.get(URL, {"key": key}, HTTP_ORIGIN=ORIGIN)

@@ -12,9 +12,10 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from recommendations import services, widget_api, widget_auth
+from recommendations import services
 from recommendations.models import Recommendation
 from recommendations.selectors import widget_cache_key
+from recommendations.widget import answers, auth, ratelimit
 from tests.factories import PASSWORD
 from tests.widget import URL
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _counter(shop, ip="127.0.0.1") -> int:
-    window = int(time.time() // widget_auth.RATE_WINDOW)
+    window = int(time.time() // ratelimit.RATE_WINDOW)
     return cache.get(f"widget-rl:{shop.key}:{ip}:{window}") or 0
 
 
@@ -69,7 +70,7 @@ def test_it_keeps_the_anonymous_answer_public_for_a_signed_in_visitor(client, sh
 
 def test_it_reports_counts_to_the_shared_counter_in_batches(client, shop, settings):
     settings.WIDGET_RATE_LIMIT = 600
-    batch = widget_auth.rate_batch(600)
+    batch = ratelimit.rate_batch(600)
     assert batch > 1
 
     for _ in range(batch - 1):
@@ -94,8 +95,8 @@ def test_it_counts_every_request_exactly_once_the_window_is_half_full(client, sh
 
 def test_it_limits_requests_counted_by_other_processes(client, shop, settings):
     settings.WIDGET_RATE_LIMIT = 100
-    batch = widget_auth.rate_batch(100)
-    window = int(time.time() // widget_auth.RATE_WINDOW)
+    batch = ratelimit.rate_batch(100)
+    window = int(time.time() // ratelimit.RATE_WINDOW)
     cache.set(f"widget-rl:{shop.key}:127.0.0.1:{window}", 98, timeout=65)  # another worker
 
     codes = [shop.get(client).status_code for _ in range(batch + 2)]
@@ -117,7 +118,7 @@ def test_it_rate_limits_events_too(client, shop, settings):
 
 
 def test_it_serves_a_refreshed_popular_list_once_the_memo_expires(client, shop, monkeypatch):
-    monkeypatch.setattr(widget_api, "POPULAR_MEMO_SECONDS", 0.0)  # every entry already old
+    monkeypatch.setattr(answers, "POPULAR_MEMO_SECONDS", 0.0)  # every entry already old
     before = shop.get(client).json()
     cache.delete(widget_cache_key(shop.brand.pk, None))  # what a retrain's refresh does
     shop.products[0].name = "Renamed"
@@ -142,7 +143,7 @@ def test_it_keeps_nothing_personal_in_the_popular_memo(client, shop):
     shop.get(client, token=shop.token("cust-alice"))
     shop.get(client)
 
-    for _, body in widget_api._popular_bodies.values():
+    for _, body in answers._popular_bodies.values():
         assert b"Because you" not in body
         assert b'"personalized": true' not in body
 
@@ -171,9 +172,9 @@ def test_it_drops_personal_results_the_moment_they_are_purged(client, shop, alic
 def test_it_forgets_a_verified_token_when_it_expires(client, shop):
     token = shop.token("cust-alice")
     assert shop.get(client, token=token).json()["personalized"] is True
-    assert widget_auth._verified
-    for memo_key, (_, sub) in list(widget_auth._verified.items()):
-        widget_auth._verified[memo_key] = (time.time() - widget_auth.TOKEN_LEEWAY - 1, sub)
+    assert auth._verified
+    for memo_key, (_, sub) in list(auth._verified.items()):
+        auth._verified[memo_key] = (time.time() - auth.TOKEN_LEEWAY - 1, sub)
 
     assert shop.get(client, token=token).json()["personalized"] is False
 
@@ -185,7 +186,7 @@ def test_it_stops_accepting_a_verified_token_after_the_secret_rotates(client, sh
     assert shop.get(client, token=token).json()["personalized"] is True
 
     brand_token_secret_rotate(brand=shop.brand)
-    widget_auth._memo.clear()  # the key memo's 10 s, elapsed
+    auth._memo.clear()  # the key memo's 10 s, elapsed
 
     assert shop.get(client, token=token).json()["personalized"] is False
 

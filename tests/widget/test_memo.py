@@ -1,4 +1,4 @@
-"""The widget's per-process memo of personal answers (recommendations/widget_memo.py).
+"""The widget's per-process memo of personal answers (recommendations/widget/memo.py).
 
 With Redis (CI), the memo answers repeat requests without a query and drops an answer the
 moment an invalidation arrives, from this process or any other, and reads fresh when its
@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import PurposeConsent
-from recommendations import widget_memo
+from recommendations.widget import memo as widget_memo
 from tests.conftest import wait_for
 
 requires_redis = pytest.mark.redis

@@ -11,7 +11,7 @@ import time
 import jwt
 import pytest
 
-from recommendations import widget_auth
+from recommendations.widget import auth
 from tests.widget import Shop, mint
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +137,7 @@ def test_it_gives_no_personal_results_when_the_brand_has_no_token_secret(client,
     token = shop.token("cust-alice")
     shop.brand.token_secret = ""
     shop.brand.save(update_fields=["token_secret"])
-    widget_auth.widget_key_memo_clear()
+    auth.widget_key_memo_clear()
 
     assert shop.get(client, token=token).json()["personalized"] is False
 
@@ -145,5 +145,5 @@ def test_it_gives_no_personal_results_when_the_brand_has_no_token_secret(client,
 def test_it_reads_the_tables_its_hot_path_query_names():
     from accounts.models import CustomerBrand, PurposeConsent
 
-    assert CustomerBrand._meta.db_table in widget_auth._HOLDER_SQL
-    assert PurposeConsent._meta.db_table in widget_auth._HOLDER_SQL
+    assert CustomerBrand._meta.db_table in auth.holder_sql()
+    assert PurposeConsent._meta.db_table in auth.holder_sql()

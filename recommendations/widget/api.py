@@ -9,9 +9,7 @@ such a token holder; anonymous visitors are answered 204 and not tracked.
 from __future__ import annotations
 
 import contextlib
-import json
-import time
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 import pydantic
@@ -23,26 +21,21 @@ from ninja.errors import ValidationError
 from pydantic import BaseModel
 
 from accounts.links import link_token_mint
-from accounts.models import Customer
+from accounts.tokens import MAX_TOKEN_LENGTH
 from config.middleware import CORS_CHECKED_ORIGIN
 from ledger.models import Product
 from ledger.validation import integer_for
 
-from . import widget_auth, widget_memo
-from .selectors import widget_cache_key, widget_items
-from .widget_services import widget_events_record
+from . import answers, auth
+from .events import widget_events_record
+from .ratelimit import client_ip, rate_limit_retry_after
 
 router = Router(auth=None, tags=["widget"])
 
-POPULAR_LABEL = "Popular right now"
 # The popular list may sit in shared caches for a minute (config.middleware lets this
 # through); a personal answer is never stored anywhere, so "off" and "deleted" act at once.
 ANONYMOUS_CACHE_CONTROL = "public, max-age=60"
 PERSONAL_CACHE_CONTROL = "private, no-store"
-# Results are fetched (and cached by the selector) at the largest n the API allows, then
-# cut to the caller's n, so a first caller asking for 2 cannot shorten everyone's list.
-MAX_ITEMS = 20
-ITEM_FIELDS = ("product_id", "external_id", "name", "category", "price", "image_url", "why")
 
 
 class WidgetError(Schema):
@@ -76,15 +69,18 @@ class RecommendationsQuery(BaseModel):
         ..., max_length=60, pattern=KEY_PATTERN, description="The brand's publishable key (pk_...)."
     )
     slot: str = Field("home", max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
-    n: int = Field(8, ge=1, le=MAX_ITEMS)
+    n: int = Field(8, ge=1, le=answers.MAX_ITEMS)
     token: str | None = Field(
         None,
-        max_length=widget_auth.MAX_TOKEN_LENGTH,
+        max_length=MAX_TOKEN_LENGTH,
         description="Customer token, if it cannot be sent as `Authorization: Bearer`.",
     )
 
 
-def _query_parameters(model: type[BaseModel]) -> list[dict]:
+QueryModel = TypeVar("QueryModel", bound=BaseModel)
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     """The OpenAPI parameters of a query model, as ninja writes them for `Query[model]`."""
     schema = model.model_json_schema()
     required = set(schema.get("required", ()))
@@ -99,7 +95,7 @@ def _query_parameters(model: type[BaseModel]) -> list[dict]:
     return parameters
 
 
-def _query(request: HttpRequest, model: type[BaseModel]):
+def _query(request: HttpRequest, model: type[QueryModel]) -> QueryModel:
     """The query string validated by `model`; a 422 naming the field like any ninja query.
 
     Read with the standard library's parser rather than Django's QueryDict (a third of the
@@ -125,8 +121,9 @@ def _query(request: HttpRequest, model: type[BaseModel]):
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        errors = []
-        for error in exc.errors(include_url=False, include_input=False):
+        errors: list[dict[str, Any]] = []
+        for details in exc.errors(include_url=False, include_input=False):
+            error: dict[str, Any] = dict(details)
             error["loc"] = ("query", *error["loc"])
             if isinstance(error.get("ctx", {}).get("error"), Exception):
                 error["ctx"]["error"] = str(error["ctx"]["error"])
@@ -139,7 +136,10 @@ class EventsQuery(Schema):
 
 
 # Ids within the column (ledger.validation): a bigger one is a mistake, answered 422.
-ProductId = integer_for(Product, "id", ge=1)
+if TYPE_CHECKING:
+    ProductId = int  # what the annotated type is to a type checker
+else:
+    ProductId = integer_for(Product, "id", ge=1)
 
 
 class WidgetEventIn(Schema):
@@ -155,128 +155,28 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
     return response
 
 
-def _gate(
-    request: HttpRequest, key: str
-) -> tuple[widget_auth.WidgetClient | None, HttpResponse | None]:
-    """Key, then origin. Errors say what to fix, never anything personal."""
-    client = widget_auth.request_client(request, key)
+def _admit(request: HttpRequest, key: str) -> auth.WidgetClient | HttpResponse:
+    """The client, once its key, the page's origin and the rate limit let it in; else the
+    error to answer. Errors say what to fix, never anything personal."""
+    client = auth.request_client(request, key)
     if client is None:
-        return None, _error(403, "Unknown or revoked widget key.")
-    if not widget_auth.origin_allowed(client, request.META.get("HTTP_ORIGIN")):
-        return None, _error(403, "This page's origin is not registered for the widget key.")
-    return client, None
+        return _error(403, "Unknown or revoked widget key.")
+    if not auth.origin_allowed(client, request.META.get("HTTP_ORIGIN")):
+        return _error(403, "This page's origin is not registered for the widget key.")
+    retry_after = rate_limit_retry_after(key=client.key, ip=client_ip(request))
+    if retry_after is not None:
+        return _error(429, "Too many requests.", **{"Retry-After": str(retry_after)})
+    return client
 
 
-def _rate_limited(retry_after: int | None) -> HttpResponse | None:
-    if retry_after is None:
-        return None
-    return _error(429, "Too many requests.", **{"Retry-After": str(retry_after)})
-
-
-def _clean_item(item: dict) -> dict:
-    out = {name: item.get(name) for name in ITEM_FIELDS}
-    out["product_id"] = int(out["product_id"])
-    for name in ITEM_FIELDS[1:]:
-        out[name] = "" if out[name] is None else str(out[name])
-    return out
-
-
-def _body(payload: dict, *, personalized: bool, slot: str, n: int) -> bytes:
-    return json.dumps(
-        {
-            "personalized": personalized,
-            "label": (payload.get("label") or POPULAR_LABEL) if personalized else POPULAR_LABEL,
-            "slot": slot,
-            "items": [_clean_item(item) for item in payload.get("items", [])[:n]],
-        }
-    ).encode()
-
-
-# The popular answer, serialized, per (widget key, slot, n) for a few seconds: nothing
-# personal is ever kept here, and it is served `public, max-age=60` anyway, so any shared
-# cache may keep it longer than this. A refresh (retrain) shows within POPULAR_MEMO_SECONDS.
-_popular_bodies: dict[tuple[str, str, int], tuple[float, bytes]] = {}
-POPULAR_MEMO_SECONDS = 5.0
-POPULAR_MEMO_MAX = 512
-
-
-def popular_memo_clear() -> None:
-    _popular_bodies.clear()
-
-
-def _popular_body(client: widget_auth.WidgetClient, *, slot: str, n: int) -> bytes:
-    memo_key = (client.key, slot, n)
-    now = time.monotonic()
-    hit = _popular_bodies.get(memo_key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    raw = widget_auth.cache_get_raw(widget_cache_key(client.brand.pk, None))
-    if isinstance(raw, bytes):
-        payload = widget_auth.cache_loads(raw)
-    else:  # a miss (the selector fills the cache) or not Redis
-        payload = widget_items(brand=client.brand, customer=None, n=MAX_ITEMS)
-    body = _body(payload, personalized=False, slot=slot, n=n)
-    if len(_popular_bodies) >= POPULAR_MEMO_MAX:
-        _popular_bodies.clear()
-    _popular_bodies[memo_key] = (now + POPULAR_MEMO_SECONDS, body)
-    return body
-
-
-def _personal_payload(brand, customer) -> dict:
-    """The holder's cached answer (consent already checked)."""
-    raw = widget_auth.cache_get_raw(widget_cache_key(brand.pk, customer.pk))
-    if isinstance(raw, bytes):
-        return widget_auth.cache_loads(raw)
-    return widget_items(brand=brand, customer=customer, n=MAX_ITEMS)
-
-
-# Serialized personal answers kept per memo entry, one per (slot, n) asked for.
-PERSONAL_BODIES_MAX = 16
-
-
-def _personal_body(client: widget_auth.WidgetClient, ref: str, *, slot: str, n: int):
-    """The token holder's answer as bytes, or None when they get the popular one.
-
-    From this process's memo (widget_memo: dropped the moment consent, results or the
-    account change) when it has the answer, else read fresh: the link and consent (one
-    query) and the cached results (one cache read), then memoized. An unknown reference is
-    never memoized.
-    """
-    memo = widget_memo.memo()
-    entry, generation = (
-        memo.lookup(client.brand.pk, ref) if memo is not None else (widget_memo.MISS, None)
-    )
-    if entry is widget_memo.MISS:
-        customer_id, granted = widget_auth.holder_lookup(client=client, ref=ref)
-        if customer_id is None:
-            return None
-        payload = None
-        if granted:
-            payload = _personal_payload(client.brand, Customer(pk=customer_id))
-            if not payload.get("personalized"):
-                payload = None
-        if memo is None:
-            entry = [0.0, customer_id, payload, {}]
-        else:
-            entry = memo.store(client.brand.pk, ref, generation, customer_id, payload)
-    payload, bodies = entry[2], entry[3]
-    if payload is None:
-        return None
-    body = bodies.get((slot, n))
-    if body is None:
-        body = _body(payload, personalized=True, slot=slot, n=n)
-        if len(bodies) < PERSONAL_BODIES_MAX:
-            bodies[(slot, n)] = body
-    return body
-
-
-def _note_gpc(request: HttpRequest, client: widget_auth.WidgetClient, ref: str | None) -> None:
+def _note_gpc(request: HttpRequest, client: auth.WidgetClient, ref: str | None) -> None:
     """The token holder's browser sends Global Privacy Control: name them on the request;
     transparency's middleware records and honours it after the response. Anonymous
     visitors have no record, so nothing is noted or written for them."""
     if ref is not None and request.headers.get("Sec-GPC", "").strip() == "1":
-        customer_id, _ = widget_auth.holder_lookup(client=client, ref=ref)
+        customer_id, _ = auth.holder_lookup(client=client, ref=ref)
         if customer_id is not None:
+            # Read back with getattr by transparency.standards.gpc; HttpRequest declares none.
             request.gpc_customer_id = customer_id  # type: ignore[attr-defined]
 
 
@@ -302,35 +202,30 @@ def _json(body: bytes, cache_control: str, origin: str) -> HttpResponse:
         "short why. Otherwise the brand's popular items; an invalid token is treated as none."
     ),
 )
-def recommendations(request: HttpRequest):
+def recommendations(request: HttpRequest) -> HttpResponse:
     """The hot path (P1): no ORM, no response validation, the answer from the cache.
 
-    Anonymous: the rate limit counted locally between reports (widget_auth) and the popular
+    Anonymous: the rate limit counted locally between reports (ratelimit) and the popular
     answer's bytes from a short per-process memo, so usually no round trip at all. Token
     holder: the signature checked once per token, then the answer from a per-process memo
     that consent changes, toggles, recomputes, retrains, purges and erasure invalidate at
-    once through Redis pub/sub (widget_memo); on a miss, one indexed query (link +
+    once through Redis pub/sub (memo); on a miss, one indexed query (link +
     consent) and one cache read. A holder without personal results gets the same bytes as
     anyone.
     """
     params = _query(request, RecommendationsQuery)
-    client, error = _gate(request, params.key)
-    if error is not None:
-        return error
-    retry_after = widget_auth.rate_limit_retry_after(
-        key=client.key, ip=widget_auth.client_ip(request)
-    )
-    if (limited := _rate_limited(retry_after)) is not None:
-        return limited
-    token = widget_auth.bearer_token(request, params.token)
-    ref = widget_auth.customer_token_subject(client=client, token=token) if token else None
-    origin = request.META["HTTP_ORIGIN"]  # _gate checked it
+    client = _admit(request, params.key)
+    if isinstance(client, HttpResponse):
+        return client
+    token = auth.bearer_token(request, params.token)
+    ref = auth.customer_token_subject(client=client, token=token) if token else None
+    origin = request.META["HTTP_ORIGIN"]  # _admit checked it
     _note_gpc(request, client, ref)
     if ref is not None:
-        body = _personal_body(client, ref, slot=params.slot, n=params.n)
-        if body is not None:
-            return _json(body, PERSONAL_CACHE_CONTROL, origin)
-    body = _popular_body(client, slot=params.slot, n=params.n)
+        personal = answers.personal_body(client, ref, slot=params.slot, n=params.n)
+        if personal is not None:
+            return _json(personal, PERSONAL_CACHE_CONTROL, origin)
+    body = answers.popular_body(client, slot=params.slot, n=params.n)
     return _json(body, ANONYMOUS_CACHE_CONTROL, origin)
 
 
@@ -343,19 +238,16 @@ def recommendations(request: HttpRequest):
         "allows personalization. Anonymous visitors get 204 and nothing is stored."
     ),
 )
-def events(request: HttpRequest, params: Query[EventsQuery], payload: WidgetEventIn):
-    client, error = _gate(request, params.key)
-    if error is not None:
-        return error
-    retry_after = widget_auth.rate_limit_retry_after(
-        key=client.key, ip=widget_auth.client_ip(request)
-    )
-    if (limited := _rate_limited(retry_after)) is not None:
-        return limited
-    token = widget_auth.bearer_token(request, request.GET.get("token"))
+def events(
+    request: HttpRequest, params: Query[EventsQuery], payload: WidgetEventIn
+) -> HttpResponse:
+    client = _admit(request, params.key)
+    if isinstance(client, HttpResponse):
+        return client
+    token = auth.bearer_token(request, request.GET.get("token"))
     if token:
-        _note_gpc(request, client, widget_auth.customer_token_subject(client=client, token=token))
-    customer = widget_auth.personalization_holder(client=client, token=token)
+        _note_gpc(request, client, auth.customer_token_subject(client=client, token=token))
+    customer = auth.personalization_holder(client=client, token=token)
     if customer is not None:
         widget_events_record(
             customer=customer,
@@ -382,18 +274,11 @@ class WidgetLink(Schema):
         'on the way if it is not yet. The widget asks for it when a card\'s "Why?" opens.'
     ),
 )
-def manage_link(request: HttpRequest, params: Query[EventsQuery]):
-    client, error = _gate(request, params.key)
-    if error is not None:
-        return error
-    retry_after = widget_auth.rate_limit_retry_after(
-        key=client.key, ip=widget_auth.client_ip(request)
-    )
-    if (limited := _rate_limited(retry_after)) is not None:
-        return limited
-    ref = widget_auth.customer_token_subject(
-        client=client, token=widget_auth.bearer_token(request, None)
-    )
+def manage_link(request: HttpRequest, params: Query[EventsQuery]) -> HttpResponse:
+    client = _admit(request, params.key)
+    if isinstance(client, HttpResponse):
+        return client
+    ref = auth.customer_token_subject(client=client, token=auth.bearer_token(request, None))
     if ref is None:
         return _error(403, "A valid customer token is required.")
     _note_gpc(request, client, ref)

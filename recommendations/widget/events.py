@@ -1,20 +1,22 @@
 """Writes caused by the widget: impressions, clicks and "don't use this" from a token holder.
 
 Callers must already have checked the token and the personalization purpose
-(`widget_auth.personalization_holder`); anonymous visitors never reach this module.
+(`auth.personalization_holder`); anonymous visitors never reach this module.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import Actor, audit_record
+from accounts.audit import Actor
 from accounts.locks import customers_lock
 from accounts.models import Brand, Customer, KindSetting
+from ledger.events import events_create
 from ledger.models import Event, EventKind, Product, Source
-
-from . import services
+from recommendations import services
 
 WIDGET_EVENT_KINDS = {
     "impression": EventKind.WIDGET_IMPRESSION,
@@ -24,10 +26,41 @@ WIDGET_EVENT_KINDS = {
 MAX_PRODUCTS_PER_EVENT = 20
 
 
-def _impression_ref(customer: Customer, product_id: int, now) -> str:
+def _impression_ref(customer: Customer, product_id: int, now: datetime) -> str:
     # One impression per customer, product and hour: (brand, external_id) is unique, so a
     # page reload or two tabs cannot inflate the count, even concurrently.
     return f"candor-widget:imp:{customer.pk}:{product_id}:{now:%Y%m%d%H}"
+
+
+def _rows(
+    *, customer: Customer, brand: Brand, kind: EventKind, product_ids: list[int]
+) -> list[Event]:
+    """The events to store: impressions already recorded this hour are left out."""
+    now = timezone.now()
+    rows = [
+        Event(
+            customer=customer,
+            brand=brand,
+            source=Source.OBSERVED,
+            kind=kind,
+            product_id=product_id,
+            external_id=(
+                _impression_ref(customer, product_id, now)
+                if kind == EventKind.WIDGET_IMPRESSION
+                else None
+            ),
+            occurred_at=now,
+        )
+        for product_id in product_ids
+    ]
+    if kind == EventKind.WIDGET_IMPRESSION:
+        seen = set(
+            Event.objects.filter(
+                brand=brand, external_id__in=[r.external_id for r in rows]
+            ).values_list("external_id", flat=True)
+        )
+        rows = [r for r in rows if r.external_id not in seen]
+    return rows
 
 
 @transaction.atomic
@@ -59,38 +92,11 @@ def widget_events_record(
         for product_id in products:
             services.not_interested_record(customer=customer, product_id=product_id)
         return len(products)
-    now = timezone.now()
-    rows = []
-    for product_id in products:
-        external_id = None
-        if event_kind == EventKind.WIDGET_IMPRESSION:
-            external_id = _impression_ref(customer, product_id, now)
-        rows.append(
-            Event(
-                customer=customer,
-                brand=brand,
-                source=Source.OBSERVED,
-                kind=event_kind,
-                product_id=product_id,
-                external_id=external_id,
-                occurred_at=now,
-            )
-        )
-    if event_kind == EventKind.WIDGET_IMPRESSION:
-        seen = set(
-            Event.objects.filter(
-                brand=brand, external_id__in=[r.external_id for r in rows]
-            ).values_list("external_id", flat=True)
-        )
-        rows = [r for r in rows if r.external_id not in seen]
-        if not rows:
-            return 0
-    Event.objects.bulk_create(rows, ignore_conflicts=True)
-    audit_record(
+    rows = _rows(customer=customer, brand=brand, kind=event_kind, product_ids=products)
+    label = event_kind.label.lower()
+    return events_create(
+        events=rows,
         actor=Actor.brand(brand, via="widget"),
-        customer=customer,
-        data_kind="event",
-        action="create",
-        reason=f"{len(rows)} {event_kind.label.lower()} event(s) from the widget",
+        describe=lambda n: f"{n} {label} event(s) from the widget",
+        ignore_conflicts=True,
     )
-    return len(rows)

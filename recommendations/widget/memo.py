@@ -38,9 +38,19 @@ import select
 import threading
 import time
 from collections.abc import Iterable
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.db import transaction
+
+from . import cache
+
+if TYPE_CHECKING:
+    import socket
+
+    import redis
+    from redis.client import PubSub
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +59,15 @@ MEMO_MAX = 5000
 RETRY_SECONDS = 5.0  # after the subscription failed, try again at most this often
 SWEEP_SECONDS = 1.0  # the background drain's longest sleep
 
-MISS = object()
+
+class _Miss(Enum):
+    MISS = "miss"
+
+
+# What `lookup` answers when there is no live entry (an enum member, so `is MISS` narrows).
+MISS: Literal[_Miss.MISS] = _Miss.MISS
+# [expires (monotonic), customer_id, payload or None, {(slot, n): serialized body}]
+Entry = list[Any]
 
 
 def channel() -> str:
@@ -89,13 +107,9 @@ def publish(*, customer_ids: Iterable[int] = (), brand_ids: Iterable[int] = ()) 
     message = _encode(customer_ids, brand_ids)
     if not message:
         return
-    from .widget_auth import _redis  # the Django cache's own Redis connection pool
-
-    redis = _redis()
-    if redis is None:
-        return
     try:
-        redis[1].publish(channel(), message)
+        if not cache.channel_publish(channel(), message):
+            return
     except Exception as exc:
         log.warning("widget memo: invalidation not published (%s)", type(exc).__name__)
     # This process's own memo needs no round trip to hear it.
@@ -119,14 +133,14 @@ class _Memo:
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.lock = threading.Lock()
-        self.client = None
-        self.pubsub = None
-        self.sock = None
-        self.poller = None
+        self.client: redis.Redis | None = None
+        self.pubsub: PubSub | None = None
+        self.sock: socket.socket | None = None
+        self.poller: select.poll | None = None
         self.retry_at = 0.0
         self.generation = 0
-        # (brand_id, customer ref) -> [expires, customer_id, payload or None, {(slot, n): body}]
-        self.entries: dict[tuple[int, str], list] = {}
+        # (brand_id, customer ref) -> Entry
+        self.entries: dict[tuple[int, str], Entry] = {}
         self.thread: threading.Thread | None = None
 
     # --- the subscription -------------------------------------------------------------
@@ -156,9 +170,10 @@ class _Memo:
             raise
         self.client = client  # collecting the client would close its pool, and the socket
         self.pubsub = pubsub
-        self.sock = pubsub.connection._sock
-        self.poller = select.poll()
-        self.poller.register(self.sock, select.POLLIN | select.POLLPRI)
+        self.sock = sock = pubsub.connection._sock if pubsub.connection is not None else None
+        self.poller = poller = select.poll()
+        if sock is not None:  # always, once subscribed
+            poller.register(sock, select.POLLIN | select.POLLPRI)
         if self.thread is None:
             self.thread = threading.Thread(
                 target=self._background, name="widget-memo-drain", daemon=True
@@ -185,16 +200,19 @@ class _Memo:
             except Exception as exc:
                 self._fail(exc)
                 return False
-        connection = self.pubsub.connection
-        if connection is not None and connection._sock is self.sock and not self.poller.poll(0):
+        pubsub, poller = self.pubsub, self.poller
+        if pubsub is None or poller is None:  # never: _subscribe sets both or raises
+            return False
+        connection = pubsub.connection
+        if connection is not None and connection._sock is self.sock and not poller.poll(0):
             return True  # nothing arrived (one poll: every drain leaves redis-py's buffer empty)
         try:
             while True:
-                message = self.pubsub.get_message(timeout=0.0)
+                message = pubsub.get_message(timeout=0.0)
                 # redis-py reconnects and resubscribes on its own, silently: whatever was
                 # published meanwhile is lost, so a new socket (or a second subscribe
                 # confirmation) means starting over.
-                connection = self.pubsub.connection
+                connection = pubsub.connection
                 if connection is None or connection._sock is not self.sock:
                     raise ConnectionError("the subscription was reconnected")
                 if message is None:
@@ -250,7 +268,7 @@ class _Memo:
 
     # --- reads and fills ----------------------------------------------------------------
 
-    def lookup(self, brand_id: int, ref: str):
+    def lookup(self, brand_id: int, ref: str) -> tuple[Entry | Literal[_Miss.MISS], int | None]:
         """(entry, generation): the live entry or MISS, and the generation to fill with."""
         with self.lock:
             if not self._ready():
@@ -260,7 +278,14 @@ class _Memo:
                 return MISS, self.generation
             return entry, self.generation
 
-    def store(self, brand_id: int, ref: str, generation, customer_id: int, payload) -> list:
+    def store(
+        self,
+        brand_id: int,
+        ref: str,
+        generation: int | None,
+        customer_id: int,
+        payload: dict[str, Any] | None,
+    ) -> Entry:
         entry = [time.monotonic() + MEMO_SECONDS, customer_id, payload, {}]
         with self.lock:
             if generation is None or generation != self.generation or self.pubsub is None:
