@@ -10,7 +10,7 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.template.response import TemplateResponse
 
-from transparency.admin_access import CustomerDataAdmin, CustomersRowsReadOnlyMixin, ReadOnlyMixin
+from accounts.admin_access import CustomerDataAdmin, CustomersRowsReadOnlyMixin, ReadOnlyMixin
 
 from .keys import server_key_revoke, widget_key_revoke
 from .models import (

@@ -2,12 +2,12 @@
 
 Encrypted fields never appear in lists or searches (they are ciphertext in SQL anyway);
 they are shown decrypted only on an object's page, and every such view writes an
-access-log row for the customer it belongs to (transparency.admin_access).
+access-log row for the customer it belongs to (accounts.admin_access).
 """
 
 from django.contrib import admin
 
-from transparency.admin_access import CustomerDataAdmin, CustomerDataInline
+from accounts.admin_access import CustomerDataAdmin, CustomerDataInline
 
 from .models import (
     Address,

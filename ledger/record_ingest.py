@@ -40,6 +40,7 @@ from accounts.models import (
     PurposeConsent,
     WebhookEventType,
 )
+from accounts.signals import purposes_changed
 from accounts.webhooks import webhook_emit
 
 from . import ingest
@@ -296,11 +297,9 @@ class _Batch(RecordValues):
         if not self.consent_changes:
             return
         # Off means off in the widget too, as for a choice made on the dashboard.
-        from recommendations import services as rec_services
-
-        for cid in sorted({c for c, p, _ in self.consent_changes if p in SHAPES_RESULTS}):
-            rec_services.customer_cache_forget(customer_id=cid)
-            rec_services.customer_recompute_request(customer_id=cid)
+        shaped = sorted({c for c, p, _ in self.consent_changes if p in SHAPES_RESULTS})
+        if shaped:
+            purposes_changed.send(sender=type(self), customer_ids=shaped)
         others = defaultdict(dict)
         for cid, brand_id, ref in CustomerBrand.objects.filter(
             ~Q(brand=self.brand), customer_id__in={c for c, _, _ in self.consent_changes}

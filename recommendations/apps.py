@@ -33,3 +33,10 @@ class RecommendationsConfig(AppConfig):
                 sender=model,
                 dispatch_uid=f"candor-widget-memo-{model.__name__}",
             )
+
+        # Consent a brand's record changed (accounts.signals): results forgotten, recomputed.
+        from accounts.signals import purposes_changed
+
+        from .receivers import results_refresh
+
+        purposes_changed.connect(results_refresh, dispatch_uid="candor-results-refresh")

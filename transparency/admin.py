@@ -5,7 +5,8 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .admin_access import CustomerDataAdmin, ReadOnlyMixin
+from accounts.admin_access import CustomerDataAdmin, ReadOnlyMixin
+
 from .bridge import unconfirmed_since
 from .models import DataRequest, DataRequestState, DeletionReceipt, ErasureNotice
 

@@ -23,6 +23,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from accounts import profiles
+from accounts.admin_access import SECRET_FIELDS
 from accounts.models import (
     AuditEvent,
     Brand,
@@ -73,14 +74,6 @@ NOT_DELETABLE_ALONE = {
 # set to NULL); they hold no personal content.
 KEPT_AS_PROOF = {"deletion_receipt", "data_request"}
 
-# Never shown, never exported: credentials and secrets, by model and by name.
-SECRET_FIELDS = {
-    "auth.user": {"password"},
-    "mfa.authenticator": {"data"},
-    "usersessions.usersession": {"session_key", "data"},
-    "ledger.paymentmethod": {"processor_token"},
-    "accounts.brand": {"token_secret"},
-}
 SECRET_NAME_PARTS = ("password", "secret", "token", "key_hash", "session_key")
 
 

@@ -10,7 +10,6 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.audit import Actor, audit_record
-from accounts.management.commands.demo_data import CATALOG
 from accounts.models import Brand, Customer, CustomerBrand, Sensitivity
 from accounts.services import brand_upsert, customer_create
 from ledger.models import Event, Product
@@ -18,6 +17,7 @@ from ledger.services import product_upsert
 from recommendations.services import demo_seed
 from tests.factories import EventFactory, UserFactory
 from tests.production.seeds import seed_every_kind
+from transparency.management.commands.demo_data import CATALOG
 
 
 @dataclass

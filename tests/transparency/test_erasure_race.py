@@ -17,6 +17,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from accounts import admin_access
 from accounts.audit import Actor
 from accounts.keys import server_key_create
 from accounts.locks import CustomerGone
@@ -30,7 +31,7 @@ from recommendations.models import Recommendation, TrainingRun
 from recommendations.widget import events as widget_events
 from tests.factories import OrderFactory, OrderLineFactory
 from tests.widget import EVENTS_URL, Shop
-from transparency import admin_access, registry, services
+from transparency import registry, services
 from transparency.models import DataRequest, DeletionReceipt
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

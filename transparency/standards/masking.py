@@ -10,45 +10,31 @@ as before; the support role (`manage.py support_role`) has view permissions only
 
 from __future__ import annotations
 
-from django.db import models, transaction
+from django.db import transaction
 
+from accounts.admin_access import customer_of, personal_fields, sees_unmasked
 from accounts.audit import Actor, audit_record
-from accounts.crypto import EncryptedTextField
 from accounts.locks import customers_lock
 
-from .. import registry, selectors
-from ..admin_access import customer_of
+from .. import registry
 
-UNMASKED_PERMISSION = "accounts.view_unmasked"
+# Which fields are masked, and who sees them unmasked, is decided with the admin classes
+# that mask them (accounts.admin_access); revealing one is this module's.
+__all__ = [
+    "MASK",
+    "MIN_REASON",
+    "RevealRefused",
+    "field_reveal",
+    "personal_fields",
+    "sees_unmasked",
+]
+
 MASK = "•••••"
-NOT_PERSONAL = {"external_id", "processor", "currency"}
 MIN_REASON = 10
 
 
 class RevealRefused(ValueError):
     pass
-
-
-def sees_unmasked(user) -> bool:
-    return user.has_perm(UNMASKED_PERMISSION)
-
-
-def personal_fields(kind: registry.DataKind) -> list[str]:
-    if kind.sensitivity not in ("medium", "high"):
-        return []
-    secret = selectors.SECRET_FIELDS.get(kind.model.lower(), set())
-    found = []
-    for field in kind.get_model()._meta.concrete_fields:
-        text = isinstance(field, EncryptedTextField | models.CharField | models.TextField)
-        if (
-            text
-            and not field.choices
-            and not field.is_relation
-            and field.name not in NOT_PERSONAL
-            and field.name not in secret
-        ):
-            found.append(field.name)
-    return found
 
 
 @transaction.atomic

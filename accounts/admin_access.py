@@ -15,12 +15,25 @@ Every GET of one object's page writes an access-log row for the customer it belo
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 
-from accounts.audit import Actor, audit_record
-from accounts.locks import customers_lock
+from transparency import registry
 
-from . import registry
+from .audit import Actor, audit_record
+from .crypto import EncryptedTextField
+from .locks import customers_lock
+
+UNMASKED_PERMISSION = "accounts.view_unmasked"
+# Never personal, even in a text field: the brand's own id and choice-like codes.
+NOT_PERSONAL = {"external_id", "processor", "currency"}
+# Never shown, never exported: credentials and secrets, by model and by name.
+SECRET_FIELDS = {
+    "auth.user": {"password"},
+    "mfa.authenticator": {"data"},
+    "usersessions.usersession": {"session_key", "data"},
+    "ledger.paymentmethod": {"processor_token"},
+    "accounts.brand": {"token_secret"},
+}
 
 
 def kind_for(model) -> registry.DataKind:
@@ -38,6 +51,31 @@ def customer_of(obj, kind: registry.DataKind):
         if obj is None:
             return None
     return obj
+
+
+def sees_unmasked(user) -> bool:
+    return user.has_perm(UNMASKED_PERMISSION)
+
+
+def personal_fields(kind: registry.DataKind) -> list[str]:
+    """The fields masked for the support role (quality B4): in kinds of medium or high
+    sensitivity, every encrypted or free-text field that is not a secret (secrets are
+    never shown at all), a choice list, a relation or the brand's own id."""
+    if kind.sensitivity not in ("medium", "high"):
+        return []
+    secret = SECRET_FIELDS.get(kind.model.lower(), set())
+    found = []
+    for field in kind.get_model()._meta.concrete_fields:
+        text = isinstance(field, EncryptedTextField | models.CharField | models.TextField)
+        if (
+            text
+            and not field.choices
+            and not field.is_relation
+            and field.name not in NOT_PERSONAL
+            and field.name not in secret
+        ):
+            found.append(field.name)
+    return found
 
 
 def log_staff_view(request, obj) -> None:
@@ -110,11 +148,9 @@ class MaskedFieldsMixin:
     role), each with a link to reveal it for a typed reason (transparency.standards.masking)."""
 
     def _masked(self, request) -> set[str]:
-        from .standards import masking
-
-        if masking.sees_unmasked(request.user):
+        if sees_unmasked(request.user):
             return set()
-        return set(masking.personal_fields(kind_for(self.model)))
+        return set(personal_fields(kind_for(self.model)))
 
     def _swap(self, names, masked: set[str]) -> list:
         out = []
