@@ -292,8 +292,9 @@ def contact_preference_set(
         wanted["time_zone"] = time_zone
     if marketing_allowed is not None:
         wanted["marketing_allowed"] = marketing_allowed
-    pref = ContactPreference.objects.select_for_update().filter(customer=customer, brand=brand)
-    pref = pref.first()
+    pref = (
+        ContactPreference.objects.select_for_update().filter(customer=customer, brand=brand).first()
+    )
     if pref is None:
         pref = ContactPreference.objects.create(
             customer=customer,

@@ -62,11 +62,11 @@ def reaches(*, brand: Brand, customer_ids, category: str = "service") -> dict[in
     ids = list(customer_ids)
     off = kinds_off(ids)
     prefs: dict[int, ContactPreference] = {}
-    for pref in ContactPreference.objects.filter(
+    for row in ContactPreference.objects.filter(
         Q(brand=brand) | Q(brand__isnull=True), customer_id__in=ids, in_use=True
     ).order_by("brand_id"):  # NULLs last on PostgreSQL, first on SQLite: brand rows win below
-        if pref.brand_id is not None or pref.customer_id not in prefs:
-            prefs[pref.customer_id] = pref
+        if row.brand_id is not None or row.customer_id not in prefs:
+            prefs[row.customer_id] = row
     facts = set(
         PersonalFact.objects.filter(
             customer_id__in=ids, field__in=("email", "phone"), in_use=True
@@ -165,7 +165,7 @@ def inbox_page(*, customer: Customer, page: str | int | None) -> Page:
     return Paginator(rows, PER_PAGE).get_page(page)
 
 
-FACT_FIELDS = {
+FACT_FIELDS: dict[str, str] = {
     Destination.LEGAL_NAME: "legal_name",
     Destination.BIRTHDAY: "birthday",
     Destination.PHONE: "phone",

@@ -175,7 +175,9 @@ def _create(brand: Brand, items: Sequence, now: datetime) -> CreateResult:
             }
         )
     result.stored = len(rows)
-    if any(r.state == MessageState.SCHEDULED and r.due_at <= now for r in rows):
+    if any(
+        r.state == MessageState.SCHEDULED and r.due_at is not None and r.due_at <= now for r in rows
+    ):
         outbox.enqueue(task=DISPATCH_TASK, kwargs={}, dedupe_key="messages:dispatch")
     return result
 
@@ -190,8 +192,9 @@ def marketing_unsubscribe(*, message: Message, via: str = "email") -> bool:
     customer_lock(message.customer_id)
     customer = Customer.objects.get(pk=message.customer_id)
     brand = message.brand
-    pref = ContactPreference.objects.select_for_update().filter(customer=customer, brand=brand)
-    pref = pref.first()
+    pref = (
+        ContactPreference.objects.select_for_update().filter(customer=customer, brand=brand).first()
+    )
     if pref is not None and not pref.marketing_allowed:
         return False
     if pref is None:  # keep what applied before (the every-brand row), only marketing changes
