@@ -3,7 +3,6 @@ from django.urls import include, path
 
 from config.api import api
 from config.health import health
-from ledger.messages import views as message_views
 from transparency import link_views
 from transparency import views as transparency_views
 from transparency.standards import dsr_views, reveal_views
@@ -17,12 +16,7 @@ urlpatterns = [
     path("receipts/<uuid:public_id>/", transparency_views.receipt, name="receipt"),
     path("link/", link_views.link_open, name="link_open"),
     path("link/confirm/", link_views.link_confirm, name="link_confirm"),
-    path("m/<str:token>/", message_views.message_action, name="message_action"),
-    path(
-        "messages/unsubscribe/<str:token>/",
-        message_views.message_unsubscribe,
-        name="message_unsubscribe",
-    ),
+    path("", include("ledger.urls")),
     path(".well-known/jwks.json", standards_views.jwks, name="jwks"),
     # Staff only, through the admin site's gate (staff, MFA): records of processing (Art. 30).
     path(

@@ -1,7 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from ledger import views as ledger_views
-from ledger.messages import views as message_views
+from ledger import urls as ledger_urls
 from recommendations import views as rec_views
 
 from . import views
@@ -10,38 +9,10 @@ from .standards import views as standards_views
 app_name = "dashboard"
 
 
-def _planned(section: str):
-    return path(f"{section}/", views.planned, {"section": section}, name=section)
-
-
 urlpatterns = [
     path("", views.home, name="home"),
-    path("profile/", ledger_views.profile, name="profile"),
-    path("saved/", ledger_views.saved, name="saved"),
-    path("orders/", ledger_views.orders, name="orders"),
-    path("activity/", ledger_views.activity, name="activity"),
-    path("messages/", message_views.inbox, name="messages"),
-    path("messages/go/", message_views.messages_go, name="messages_go"),
-    path("messages/<uuid:public_id>/open/", message_views.inbox_open, name="messages_open"),
-    path("saved/addresses/add/", ledger_views.address_add, name="ledger_address_add"),
-    path("saved/addresses/<int:pk>/edit/", ledger_views.address_edit, name="ledger_address_edit"),
-    path(
-        "saved/addresses/<int:pk>/delete/",
-        ledger_views.address_delete,
-        name="ledger_address_delete",
-    ),
-    path(
-        "saved/addresses/<int:pk>/default/",
-        ledger_views.address_default,
-        name="ledger_address_default",
-    ),
-    path("saved/cards/add/", ledger_views.card_add, name="ledger_card_add"),
-    path("saved/cards/<int:pk>/delete/", ledger_views.card_delete, name="ledger_card_delete"),
-    path("saved/cards/<int:pk>/default/", ledger_views.card_default, name="ledger_card_default"),
-    path("saved/contact/", ledger_views.contact_set, name="ledger_contact"),
-    path("saved/contact/<int:brand_id>/", ledger_views.contact_set, name="ledger_contact_brand"),
-    path("orders/<int:pk>/gift/", ledger_views.order_gift, name="ledger_order_gift"),
-    path("orders/<int:pk>/reorder/", ledger_views.order_reorder, name="ledger_order_reorder"),
+    # The ledger's own pages (profile, saved, orders, activity, messages).
+    path("", include(ledger_urls.dashboard)),
     path("recommendations/", rec_views.recommendations, name="recommendations"),
     path(
         "recommendations/product/<int:product_id>/not-interested/",
