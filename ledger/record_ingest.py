@@ -27,11 +27,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.audit import Actor
+from accounts.audit import Actor, AuditEntry, audit_record_many
 from accounts.consent_history import consent_events_append
 from accounts.locks import customers_lock
 from accounts.models import (
-    AuditEvent,
     Brand,
     ConsentEvent,
     CustomerBrand,
@@ -268,18 +267,17 @@ class _Batch(RecordValues):
         self._tell_brands()
 
     def _audit(self) -> None:
-        actor = Actor.brand(self.brand)
-        AuditEvent.objects.bulk_create(
-            AuditEvent(
-                customer_id=cid,
-                actor_kind=actor.kind,
-                actor_brand_id=actor.brand_id,
-                actor_label=actor.label[:120],
-                data_kind=kind,
-                action="ingest",
-                reason=f"{n} item{'' if n == 1 else 's'} from {self.brand.name}'s record"[:200],
-            )
-            for (cid, kind), n in sorted(self.audit.items())
+        audit_record_many(
+            actor=Actor.brand(self.brand),
+            entries=[
+                AuditEntry(
+                    customer_id=cid,
+                    data_kind=kind,
+                    action="ingest",
+                    reason=f"{n} item{'' if n == 1 else 's'} from {self.brand.name}'s record",
+                )
+                for (cid, kind), n in sorted(self.audit.items())
+            ],
         )
 
     def _tell_brands(self) -> None:

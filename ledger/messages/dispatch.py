@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -25,9 +25,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.audit import Actor
+from accounts.audit import Actor, AuditEntry, audit_record_many
 from accounts.locks import customers_lock
-from accounts.models import AuditEvent
 
 from . import links, selectors
 from .decide import decide
@@ -204,7 +203,8 @@ def _record(outcomes: dict, result: DispatchResult, now: datetime) -> None:
 
 
 def _audit_reads(batch: list[Message], outgoing: dict) -> None:
-    """The access log says which details were read to deliver: one row per message sent."""
+    """The access log says which details were read to deliver: one row per message sent,
+    by this task on behalf of the message's brand."""
     kind = {"email": "personal_fact", "sms": "personal_fact", "post": "address"}
     actor = Actor.system(TASK)
     sent = [m.customer_id for items in outgoing.values() for m, _ in items]
@@ -212,22 +212,18 @@ def _audit_reads(batch: list[Message], outgoing: dict) -> None:
         return
     with transaction.atomic():
         alive = customers_lock(sent)  # erased meanwhile: nothing to log for them
-        AuditEvent.objects.bulk_create(_read_rows(actor, outgoing, alive, kind))
-
-
-def _read_rows(actor: Actor, outgoing: dict, alive: set[int], kind: dict) -> list[AuditEvent]:
-    return [
-        AuditEvent(
-            customer_id=message.customer_id,
-            actor_kind=actor.kind,
-            actor_brand_id=message.brand_id,
-            actor_label=actor.label,
-            data_kind=kind[channel],
-            action="read",
-            object_ref=str(message.public_id)[:80],
-            reason=f"to deliver a message from {message.brand.name} by {channel}",
-        )
-        for channel, items in outgoing.items()
-        for message, _ in items
-        if message.customer_id in alive
-    ]
+        by_brand: dict[int, list[AuditEntry]] = defaultdict(list)
+        for channel, items in outgoing.items():
+            for message, _ in items:
+                if message.customer_id in alive:
+                    by_brand[message.brand_id].append(
+                        AuditEntry(
+                            customer_id=message.customer_id,
+                            data_kind=kind[channel],
+                            action="read",
+                            object_ref=str(message.public_id),
+                            reason=f"to deliver a message from {message.brand.name} by {channel}",
+                        )
+                    )
+        for brand_id, entries in by_brand.items():
+            audit_record_many(actor=replace(actor, brand_id=brand_id), entries=entries)

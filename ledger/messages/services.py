@@ -17,12 +17,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import outbox
-from accounts.audit import Actor, audit_record
+from accounts.audit import Actor, AuditEntry, audit_record, audit_record_many
 from accounts.consent_history import consent_event_record
 from accounts.keys import tombstone_digest
 from accounts.locks import customer_lock, customers_lock
 from accounts.models import (
-    AuditEvent,
     Brand,
     Customer,
     CustomerBrand,
@@ -152,18 +151,17 @@ def _create(brand: Brand, items: Sequence, now: datetime) -> CreateResult:
             )
         )
     Message.objects.bulk_create(rows)
-    actor = Actor.brand(brand)
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            customer_id=cid,
-            actor_kind=actor.kind,
-            actor_brand_id=actor.brand_id,
-            actor_label=actor.label,
-            data_kind="message",
-            action="ingest",
-            reason=f"{n} message{'' if n == 1 else 's'} for you",
-        )
-        for cid, n in sorted(Counter(r.customer_id for r in rows).items())
+    audit_record_many(
+        actor=Actor.brand(brand),
+        entries=[
+            AuditEntry(
+                customer_id=cid,
+                data_kind="message",
+                action="ingest",
+                reason=f"{n} message{'' if n == 1 else 's'} for you",
+            )
+            for cid, n in sorted(Counter(r.customer_id for r in rows).items())
+        ],
     )
     for row in rows:
         result.items.append(

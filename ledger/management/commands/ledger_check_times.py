@@ -13,8 +13,7 @@ from django.db import models, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.audit import Actor
-from accounts.models import AuditEvent
+from accounts.audit import Actor, AuditEntry, audit_record_many
 from ledger.validation import TIME_EARLIEST, WINDOW_TEXT, time_latest
 from transparency import registry
 
@@ -69,15 +68,15 @@ class Command(BaseCommand):
             )
             model._base_manager.filter(early).update(**{name: TIME_EARLIEST})
             model._base_manager.filter(late).update(**{name: timezone.now()})
-            actor = Actor.system(TASK)
-            AuditEvent.objects.bulk_create(
-                AuditEvent(
-                    customer_id=row["customer_id"],
-                    actor_kind=actor.kind,
-                    actor_label=actor.label,
-                    data_kind=_kind_name(model),
-                    action="update",
-                    reason=f"{row['n']} stored time(s) outside {WINDOW_TEXT} moved into it",
-                )
-                for row in per_customer
+            audit_record_many(
+                actor=Actor.system(TASK),
+                entries=[
+                    AuditEntry(
+                        customer_id=row["customer_id"],
+                        data_kind=_kind_name(model),
+                        action="update",
+                        reason=f"{row['n']} stored time(s) outside {WINDOW_TEXT} moved into it",
+                    )
+                    for row in per_customer
+                ],
             )
