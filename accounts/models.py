@@ -300,22 +300,6 @@ class OutboxMessage(models.Model):
         return f"{self.task_name} #{self.pk}"
 
 
-class TaskExecution(models.Model):
-    """Bookkeeping for `diagnostics.record`, the task the crash-safety test kills mid-way.
-
-    `started` counts every run (a redelivered task starts again); `completed` counts the
-    applied effect, which the idempotent task keeps at exactly 1. No customer data.
-    """
-
-    key = models.CharField(max_length=80, unique=True)
-    started = models.PositiveIntegerField(default=0)
-    completed = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.completed}/{self.started}"
-
-
 class AccountSession(AbstractBaseSession):
     """Django's database session, plus the account the session data refers to.
 

@@ -75,22 +75,3 @@ def ping(token: str) -> None:
 
     cache.set(PONG_KEY.format(token=token), time.time(), timeout=300)
     cache.set("diagnostics:worker_seen", time.time(), timeout=3600)
-
-
-@app.task(name="diagnostics.record", soft_time_limit=30, time_limit=60, ignore_result=True)
-def record(key: str, seconds: float = 0.0) -> None:
-    """Take `seconds`, then record `key` as done exactly once, however often it runs.
-
-    Used by the fault tests: a worker killed mid-sleep leaves the message unacked, it is
-    redelivered, runs again (`started` grows) and completes once (`completed` stays 1).
-    """
-    from django.db.models import F
-
-    from accounts.models import TaskExecution
-
-    TaskExecution.objects.get_or_create(key=key)
-    TaskExecution.objects.filter(key=key).update(started=F("started") + 1)
-    if TaskExecution.objects.filter(key=key, completed__gt=0).exists():
-        return  # already done: a redelivery must not do it twice
-    time.sleep(min(max(seconds, 0.0), 20.0))
-    TaskExecution.objects.filter(key=key, completed=0).update(completed=F("completed") + 1)

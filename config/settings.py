@@ -300,6 +300,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
+# Extra task modules a worker loads (comma-separated): the fault tests' own task
+# (tests/integration/tasks.py); empty in a deployment.
+CELERY_IMPORTS = env.list("CANDOR_CELERY_IMPORTS", default=[])
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs are declared in one place.

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from accounts import outbox
-from accounts.models import TaskExecution
 from config.celery import app as celery_app
 from tests.conftest import start_worker, stop_worker, wait_for
+from tests.integration.tasks import executions
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +47,7 @@ def pool_processes(parent: int) -> list[int]:
 
 
 def running_now() -> int:
-    return TaskExecution.objects.filter(completed=0, started__gt=0).count()
+    return sum(1 for _, started, completed in executions() if started and not completed)
 
 
 @pytest.fixture
@@ -64,7 +64,9 @@ def worker(tmp_path):
         stop_worker(proc)
 
 
-def test_every_task_completes_exactly_once_despite_kill_9(empty_broker, worker, tmp_path):
+def test_every_task_completes_exactly_once_despite_kill_9(
+    record_task, empty_broker, worker, tmp_path
+):
     first = worker("crash-a")
     for n in range(TASKS):
         outbox.enqueue(task="diagnostics.record", kwargs={"key": f"crash-{n}", "seconds": 1.0})
@@ -85,13 +87,13 @@ def test_every_task_completes_exactly_once_despite_kill_9(empty_broker, worker, 
     worker("crash-b")
 
     done = wait_for(
-        lambda: TaskExecution.objects.filter(completed=1).count() == TASKS,
+        lambda: sum(1 for _, _, completed in executions() if completed == 1) == TASKS,
         timeout=240,
         interval=0.5,
     )
     log = (tmp_path / "worker.log").read_text()
     assert done, log[-3000:]
-    rows = list(TaskExecution.objects.values_list("key", "started", "completed"))
+    rows = executions()
     assert sorted(key for key, _, _ in rows) == sorted(f"crash-{n}" for n in range(TASKS))
     assert {completed for _, _, completed in rows} == {1}
     # The kills really interrupted tasks, which then ran again.
