@@ -18,7 +18,7 @@ def sessions_purge() -> int:
 def webhooks_dispatch() -> int:
     """Deliver due webhooks (after an emit, and periodically for retries). Claims are
     conditional, so runs at the same time never send a row twice."""
-    from .webhooks import webhooks_dispatch as dispatch
+    from .webhook_dispatch import webhooks_dispatch as dispatch
 
     result = dispatch()
     return result.delivered

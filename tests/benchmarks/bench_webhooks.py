@@ -49,7 +49,7 @@ def measure_pipeline(receiver) -> tuple[float, float, int]:
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import DeliveryState, WebhookDelivery
-    from accounts.webhooks import webhooks_dispatch
+    from accounts.webhook_dispatch import webhooks_dispatch
     from tests.factories import BrandFactory
 
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
@@ -78,7 +78,8 @@ def measure_bare(receiver) -> float:
 
     from standardwebhooks.webhooks import Webhook
 
-    from accounts.webhooks import _client, webhook_secret_new
+    from accounts.webhook_dispatch import _client
+    from accounts.webhooks import webhook_secret_new
 
     signer = Webhook(webhook_secret_new())
     body = '{"data":{"allowed":true,"customer_ref":"ref-0","purpose":"personalization"}}'

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import CustomerBrand, WebhookDelivery
-from accounts.webhooks import webhooks_dispatch
+from accounts.webhook_dispatch import webhooks_dispatch
 from ledger.models import Event, Order
 from tests.factories import (
     AddressFactory,

@@ -11,9 +11,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from accounts import webhooks
+from accounts import webhook_dispatch, webhooks
 from accounts.models import DeliveryState, WebhookDelivery, WebhookEndpoint
-from accounts.webhooks import webhook_emit, webhooks_dispatch
+from accounts.webhook_dispatch import webhooks_dispatch
+from accounts.webhooks import webhook_emit
 from tests.bridge import Receiver
 
 
@@ -103,7 +104,7 @@ def test_retries_back_off_exponentially(northwind, settings):
         receiver.stop()
 
     assert 29 <= delays[0] <= 31 and 59 <= delays[1] <= 61
-    assert webhooks.retry_delay(30) == webhooks.MAX_DELAY
+    assert webhook_dispatch.retry_delay(30) == webhook_dispatch.MAX_DELAY
 
 
 def test_after_about_a_day_it_gives_up_marks_it_failed_and_drops_the_body(northwind):
@@ -150,7 +151,7 @@ def test_deliveries_go_out_in_order_per_customer_while_others_are_not_held_up(no
 
 
 def test_a_hanging_receiver_costs_one_round_of_bounded_timeouts_per_run(northwind, monkeypatch):
-    monkeypatch.setattr(webhooks, "TIMEOUT", httpx.Timeout(0.3))
+    monkeypatch.setattr(webhook_dispatch, "TIMEOUT", httpx.Timeout(0.3))
     receiver = Receiver(answers=[2.0] * 20)
     try:
         northwind.endpoint(receiver.url)
@@ -162,7 +163,7 @@ def test_a_hanging_receiver_costs_one_round_of_bounded_timeouts_per_run(northwin
         receiver.stop()
 
     # At most one request per pool thread was waited for; the rest wait for the next run.
-    assert 1 <= len(receiver.requests) <= webhooks.DELIVERY_THREADS
+    assert 1 <= len(receiver.requests) <= webhook_dispatch.DELIVERY_THREADS
     assert result.delivered == 0
     assert result.retrying == len(receiver.requests)
     assert result.retrying + result.released == 20

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from accounts.models import CustomerBrand
-from accounts.webhooks import webhooks_dispatch
+from accounts.webhook_dispatch import webhooks_dispatch
 from ledger.messages.dispatch import messages_dispatch
 from tests.bridge import Brand, Receiver
 from tests.e2e.checks import PHONE, axe_violations, overflow, with_axe
