@@ -17,7 +17,7 @@ from ninja.parser import Parser
 
 from ledger.api import BodyTooLarge
 from ledger.api import router as ingest_router
-from ledger.ingest import IngestRejected
+from ledger.ingest_batch import IngestRejected
 from ledger.messages.api import customers_router, messages_router
 from recommendations.widget.api import router as widget_router
 from transparency.api import erasures_router, webhooks_router

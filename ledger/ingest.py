@@ -12,217 +12,57 @@ personalization is off.
 Every lookup is scoped to the authenticated brand (B2). Nothing personal is logged.
 """
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
-
-from accounts.audit import Actor, AuditEntry, audit_record_many
-from accounts.keys import tombstone_digest
+from accounts.audit import Actor
 from accounts.locks import customers_lock
 from accounts.models import (
     Brand,
     CustomerBrand,
-    ErasureTombstone,
-    KindSetting,
     Purpose,
-    PurposeConsent,
 )
-from accounts.profiles import purpose_default
 from accounts.services import brand_customers_create
 
 from .events import events_create
+from .ingest_batch import (
+    IngestResult,
+    ItemError,
+    audit_counts,
+    batch_run,
+    customer_ref_errors,
+    customers_resolve,
+    erased_refs,
+    existing_external_ids,
+    product_ids,
+    reject_if,
+)
 from .models import Event, Order, OrderLine, Product, Source
 from .schemas import CustomerIn, EventIn, OrderIn, ProductIn
 from .validation import decimal_fits
 
-MAX_ERRORS_REPORTED = 20
-
-
-@dataclass
-class IngestResult:
-    stored: int = 0
-    duplicates: int = 0
-    dropped: int = 0
-
-
-@dataclass
-class ItemError:
-    index: int
-    field: str
-    message: str
-
-
-@dataclass
-class IngestRejected(Exception):
-    """The batch is refused as a whole; `errors` are sorted by item index."""
-
-    errors: list[ItemError] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        first = self.errors[0]
-        return f"item {first.index}: {first.field}: {first.message}"
-
-
-def _lift_sqlite_param_limit() -> None:
-    """Let bulk statements use SQLite's real variable limit, not Django 5.2's 999.
-
-    Otherwise SQLite splits a 1,000-row insert into a dozen statements and the query count
-    grows with the batch (Django 6.0 reads the limit from the connection the same way).
-    """
-    if connection.vendor != "sqlite":
-        return
-    connection.ensure_connection()
-    raw = connection.connection
-    limit = raw.getlimit(9)  # sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
-    if limit > connection.features.max_query_params:
-        connection.features.max_query_params = limit
-
-
-def _run(write, attempts: int = 2) -> IngestResult:
-    """Validate + write in one transaction; if a concurrent delivery of the same external
-    ids won the race, run again once so those items count as duplicates."""
-    _lift_sqlite_param_limit()
-    for attempt in range(attempts):
-        try:
-            with transaction.atomic():
-                return write()
-        except IntegrityError:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _reject_if(errors: list[ItemError]) -> None:
-    if errors:
-        errors.sort(key=lambda e: e.index)
-        raise IngestRejected(errors[:MAX_ERRORS_REPORTED])
-
-
-def _audit(*, brand: Brand, counts: dict[int, int], data_kind: str, noun: str) -> None:
-    audit_record_many(
-        actor=Actor.brand(brand),
-        entries=(
-            AuditEntry(
-                customer_id=customer_id,
-                data_kind=data_kind,
-                action="ingest",
-                reason=f"{n} {noun}{'' if n == 1 else 's'} from the brand's feed",
-            )
-            for customer_id, n in counts.items()
-        ),
-    )
-
-
-# --- reference resolution (one query per table) --------------------------------------------
-
-
-@dataclass
-class _Customers:
-    ids: dict[str, int]  # external ref -> customer id, for this brand only
-    erased: set[str]  # refs with an erasure tombstone
-    withheld: set[int]  # customers whose `drop_without` purpose is off
-    unused: set[int]  # customers who switched this data kind off ("keep but don't use")
-
-
-def _resolve_customers(
-    brand: Brand, refs: set[str], *, data_kind: str, drop_without: str | None = None
-) -> _Customers:
-    ids = dict(
-        CustomerBrand.objects.filter(brand=brand, external_ref__in=refs).values_list(
-            "external_ref", "customer_id"
-        )
-    )
-    # Erasure is serialisable with this write (accounts.locks): a customer it took meanwhile
-    # is dropped like one erased before, and everything read below is read under the lock.
-    alive = customers_lock(ids.values())
-    gone = {ref for ref, customer_id in ids.items() if customer_id not in alive}
-    ids = {ref: customer_id for ref, customer_id in ids.items() if customer_id in alive}
-    erased = gone | _erased_refs(brand, refs - ids.keys() - gone)
-    customer_ids = set(ids.values())
-    return _Customers(
-        ids=ids,
-        erased=erased,
-        withheld=_purpose_withheld(brand, customer_ids, drop_without) if drop_without else set(),
-        unused=set(
-            KindSetting.objects.filter(
-                customer_id__in=customer_ids, data_kind=data_kind, in_use=False
-            ).values_list("customer_id", flat=True)
-        )
-        if customer_ids
-        else set(),
-    )
-
-
-def _erased_refs(brand: Brand, refs: Iterable[str]) -> set[str]:
-    by_digest = {tombstone_digest(brand.pk, ref): ref for ref in refs}
-    if not by_digest:
-        return set()
-    found = ErasureTombstone.objects.filter(brand=brand, ref_digest__in=by_digest).values_list(
-        "ref_digest", flat=True
-    )
-    return {by_digest[d] for d in found}
-
-
-def _purpose_withheld(brand: Brand, customer_ids: set[int], purpose: str) -> set[int]:
-    if not customer_ids:
-        return set()
-    granted = dict(
-        PurposeConsent.objects.filter(customer_id__in=customer_ids, purpose=purpose).values_list(
-            "customer_id", "granted"
-        )
-    )
-    default = purpose_default(brand.sensitivity, purpose)
-    return {cid for cid in customer_ids if not granted.get(cid, default)}
-
-
-def _product_ids(brand: Brand, refs: set[str]) -> dict[str, int]:
-    if not refs:
-        return {}
-    return dict(
-        Product.objects.filter(brand=brand, external_id__in=refs).values_list("external_id", "pk")
-    )
-
-
-def _customer_ref_errors(items: Sequence, customers: _Customers) -> list[ItemError]:
-    return [
-        ItemError(i, "customer_ref", "unknown customer reference for this brand")
-        for i, item in enumerate(items)
-        if item.customer_ref not in customers.ids and item.customer_ref not in customers.erased
-    ]
-
-
-def _existing_external_ids(model, brand: Brand, ids: set[str]) -> set[str]:
-    return set(
-        model.objects.filter(brand=brand, external_id__in=ids).values_list("external_id", flat=True)
-    )
-
-
-# --- events ------------------------------------------------------------------------------
-
 
 def events_ingest(*, brand: Brand, items: Sequence[EventIn]) -> IngestResult:
-    return _run(lambda: _events_write(brand, items))
+    return batch_run(lambda: _events_write(brand, items))
 
 
 def _events_write(brand: Brand, items: Sequence[EventIn]) -> IngestResult:
-    products = _product_ids(brand, {i.product_ref for i in items if i.product_ref})
-    customers = _resolve_customers(
+    products = product_ids(brand, {i.product_ref for i in items if i.product_ref})
+    customers = customers_resolve(
         brand,
         {i.customer_ref for i in items},
         data_kind="event",
         drop_without=Purpose.PERSONALIZATION,
     )
-    errors = _customer_ref_errors(items, customers)
+    errors = customer_ref_errors(items, customers)
     errors += [
         ItemError(i, "product_ref", "unknown product reference for this brand")
         for i, item in enumerate(items)
         if item.product_ref and item.product_ref not in products
     ]
-    _reject_if(errors)
+    reject_if(errors)
 
-    existing = _existing_external_ids(Event, brand, {i.external_id for i in items})
+    existing = existing_external_ids(Event, brand, {i.external_id for i in items})
     result, rows = IngestResult(), []
     for item in items:
         customer_id = customers.ids.get(item.customer_ref)
@@ -262,13 +102,13 @@ def _events_write(brand: Brand, items: Sequence[EventIn]) -> IngestResult:
 
 
 def orders_ingest(*, brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
-    return _run(lambda: _orders_write(brand, items))
+    return batch_run(lambda: _orders_write(brand, items))
 
 
 def _orders_write(brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
-    products = _product_ids(brand, {line.product_ref for i in items for line in i.lines})
-    customers = _resolve_customers(brand, {i.customer_ref for i in items}, data_kind="order")
-    errors = _customer_ref_errors(items, customers)
+    products = product_ids(brand, {line.product_ref for i in items for line in i.lines})
+    customers = customers_resolve(brand, {i.customer_ref for i in items}, data_kind="order")
+    errors = customer_ref_errors(items, customers)
     errors += [
         ItemError(i, f"lines.{n}.product_ref", "unknown product reference for this brand")
         for i, item in enumerate(items)
@@ -281,9 +121,9 @@ def _orders_write(brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
         for i, total in enumerate(totals)
         if not decimal_fits(total, Order, "total")
     ]
-    _reject_if(errors)
+    reject_if(errors)
 
-    existing = _existing_external_ids(Order, brand, {i.external_id for i in items})
+    existing = existing_external_ids(Order, brand, {i.external_id for i in items})
     result, kept, per_customer = IngestResult(), [], {}
     for item, total in zip(items, totals, strict=True):
         customer_id = customers.ids.get(item.customer_ref)
@@ -320,7 +160,7 @@ def _orders_write(brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
             for order, (_, item) in zip(orders, kept, strict=True)
             for line in item.lines
         )
-        _audit(brand=brand, counts=per_customer, data_kind="order", noun="order")
+        audit_counts(brand=brand, counts=per_customer, data_kind="order", noun="order")
     result.stored = len(kept)
     return result
 
@@ -339,7 +179,7 @@ _PRODUCT_FIELDS = ("name", "category", "price", "image_url", "active")
 def products_ingest(*, brand: Brand, items: Sequence[ProductIn]) -> IngestResult:
     """Upsert the brand's catalog: new ids are created, changed ones updated, the rest
     counted as duplicates. Catalog rows are not customer data, so no audit rows."""
-    return _run(lambda: _products_write(brand, items))
+    return batch_run(lambda: _products_write(brand, items))
 
 
 def _products_write(brand: Brand, items: Sequence[ProductIn]) -> IngestResult:
@@ -381,7 +221,7 @@ def customers_ingest(*, brand: Brand, items: Sequence[CustomerIn]) -> IngestResu
     Customer, the brand link (source: third party) and the brand's sensitivity defaults as
     consent state + history (channel "default"). A reference the customer erased is dropped.
     """
-    return _run(lambda: _customers_write(brand, items))
+    return batch_run(lambda: _customers_write(brand, items))
 
 
 def _customers_write(brand: Brand, items: Sequence[CustomerIn]) -> IngestResult:
@@ -391,9 +231,9 @@ def _customers_write(brand: Brand, items: Sequence[CustomerIn]) -> IngestResult:
             "external_ref", "customer_id"
         )
     )
-    alive = customers_lock(links.values())  # see _resolve_customers
+    alive = customers_lock(links.values())  # see customers_resolve
     linked = {ref for ref, customer_id in links.items() if customer_id in alive}
-    erased = (links.keys() - linked) | _erased_refs(brand, set(refs) - links.keys())
+    erased = (links.keys() - linked) | erased_refs(brand, set(refs) - links.keys())
     result, new_refs = IngestResult(), []
     for ref in refs:
         if ref in erased:

@@ -16,7 +16,7 @@ from datetime import datetime
 from accounts.models import ConsentEvent, Purpose
 from accounts.profiles import purpose_default
 
-from . import ingest
+from .ingest_batch import IngestRejected, ItemError
 from .models import (
     Address,
     Channel,
@@ -85,9 +85,9 @@ class RecordValues:
         values = {k: getattr(item, k) for k in ADDRESS_FIELDS}
         address = self.addresses.get(item.external_id)
         if address is not None and address.customer_id != cid:
-            raise ingest.IngestRejected(
+            raise IngestRejected(
                 [
-                    ingest.ItemError(
+                    ItemError(
                         index,
                         f"record.addresses.{n}.external_id",
                         "this address id belongs to another of your customers",

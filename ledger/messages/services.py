@@ -30,7 +30,7 @@ from accounts.models import (
 )
 from accounts.webhooks import webhook_emit
 
-from ..ingest import IngestRejected, ItemError
+from ..ingest_batch import IngestRejected, ItemError
 from ..models import ContactPreference, Order, Source
 from . import selectors
 from .decide import decide
