@@ -47,7 +47,9 @@ def events_ingest(*, brand: Brand, items: Sequence[EventIn]) -> IngestResult:
 
 
 def _events_write(brand: Brand, items: Sequence[EventIn]) -> IngestResult:
-    products = product_ids(brand, {i.product_ref for i in items if i.product_ref})
+    # str(): the schema's Ref type is built at import time, which mypy cannot follow.
+    refs: set[str] = {str(i.product_ref) for i in items if i.product_ref}
+    products = product_ids(brand, refs)
     customers = customers_resolve(
         brand,
         {i.customer_ref for i in items},
@@ -124,7 +126,8 @@ def _orders_write(brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
     reject_if(errors)
 
     existing = existing_external_ids(Order, brand, {i.external_id for i in items})
-    result, kept, per_customer = IngestResult(), [], {}
+    result, kept = IngestResult(), []
+    per_customer: dict[int, int] = {}
     for item, total in zip(items, totals, strict=True):
         customer_id = customers.ids.get(item.customer_ref)
         if customer_id is None:  # erased (personalization off: kept, see the docstring)

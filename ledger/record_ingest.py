@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -93,7 +94,7 @@ class _Batch(RecordValues):
         self.kept: list[tuple[int, str, dict]] = []  # (customer, kind, what) told to the brand
         self.consent_changes: list[tuple[int, str, bool]] = []
         self.new: dict[type, list] = defaultdict(list)
-        self.dirty: dict[type, dict[int, object]] = defaultdict(dict)
+        self.dirty: dict[type, dict[int, Any]] = defaultdict(dict)  # rows of several models
 
     # --- the batch -----------------------------------------------------------------------
 
@@ -298,7 +299,7 @@ class _Batch(RecordValues):
         shaped = sorted({c for c, p, _ in self.consent_changes if p in SHAPES_RESULTS})
         if shaped:
             purposes_changed.send(sender=type(self), customer_ids=shaped)
-        others = defaultdict(dict)
+        others: defaultdict[int, dict[int, str]] = defaultdict(dict)
         for cid, brand_id, ref in CustomerBrand.objects.filter(
             ~Q(brand=self.brand), customer_id__in={c for c, _, _ in self.consent_changes}
         ).values_list("customer_id", "brand_id", "external_ref"):
