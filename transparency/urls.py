@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from ledger import urls as ledger_urls
 from recommendations import views as rec_views
@@ -11,8 +11,9 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    # The ledger's own pages (profile, saved, orders, activity, messages).
-    path("", include(ledger_urls.dashboard)),
+    # The ledger's own pages (profile, saved, orders, activity, messages), spliced in so
+    # the dashboard's patterns stay one flat list of named pages.
+    *ledger_urls.dashboard,
     path("recommendations/", rec_views.recommendations, name="recommendations"),
     path(
         "recommendations/product/<int:product_id>/not-interested/",
