@@ -71,6 +71,42 @@ def messages_create(*, brand: Brand, items: Sequence, now: datetime | None = Non
 
 
 def _create(brand: Brand, items: Sequence, now: datetime) -> CreateResult:
+    ids, erased = _customers(brand, items)
+    _validate(brand, items, ids, erased)
+    result, fresh = _sort_out(brand, items, erased)
+    rows = _decided_rows(brand, fresh, ids, now)
+    Message.objects.bulk_create(rows)
+    audit_record_many(
+        actor=Actor.brand(brand),
+        entries=[
+            AuditEntry(
+                customer_id=cid,
+                data_kind="message",
+                action="ingest",
+                reason=f"{n} message{'' if n == 1 else 's'} for you",
+            )
+            for cid, n in sorted(Counter(r.customer_id for r in rows).items())
+        ],
+    )
+    for row in rows:
+        result.items.append(
+            {
+                "external_id": row.external_id,
+                "state": row.state,
+                "channel": row.channel,
+                "due_at": _iso(row.due_at) if row.due_at else None,
+            }
+        )
+    result.stored = len(rows)
+    if any(
+        r.state == MessageState.SCHEDULED and r.due_at is not None and r.due_at <= now for r in rows
+    ):
+        outbox.enqueue(task=DISPATCH_TASK, kwargs={}, dedupe_key="messages:dispatch")
+    return result
+
+
+def _customers(brand: Brand, items: Sequence) -> tuple[dict[str, int], set[str]]:
+    """(customer ref -> id, for customers still here; refs of erased customers)."""
     refs = {i.customer_ref for i in items}
     ids = dict(
         CustomerBrand.objects.filter(brand=brand, external_ref__in=refs).values_list(
@@ -80,6 +116,11 @@ def _create(brand: Brand, items: Sequence, now: datetime) -> CreateResult:
     alive = customers_lock(ids.values())  # an erasure running now finishes first
     erased = {r for r, cid in ids.items() if cid not in alive} | _erased(brand, refs - ids.keys())
     ids = {r: cid for r, cid in ids.items() if cid in alive}
+    return ids, erased
+
+
+def _validate(brand: Brand, items: Sequence, ids: dict[str, int], erased: set[str]) -> None:
+    """All-or-nothing: every unknown customer or order reference rejects the batch."""
     orders = {
         (cid, ext)
         for cid, ext in Order.objects.filter(
@@ -101,6 +142,10 @@ def _create(brand: Brand, items: Sequence, now: datetime) -> CreateResult:
                 errors.append(ItemError(index, "action.ref", "no such order for this customer"))
     if errors:
         raise IngestRejected(errors[:20])
+
+
+def _sort_out(brand: Brand, items: Sequence, erased: set[str]) -> tuple[CreateResult, list]:
+    """Erased customers' items are dropped, ids seen before are duplicates, the rest new."""
     existing = set(
         Message.objects.filter(
             brand=brand, external_id__in={i.external_id for i in items}
@@ -118,6 +163,11 @@ def _create(brand: Brand, items: Sequence, now: datetime) -> CreateResult:
         else:
             seen.add(item.external_id)
             fresh.append(item)
+    return result, fresh
+
+
+def _decided_rows(brand: Brand, fresh: list, ids: dict[str, int], now: datetime) -> list[Message]:
+    """One Message per new item, its channel and time decided from the customer's reach."""
     reach = {
         category: selectors.reaches(
             brand=brand,
@@ -150,34 +200,7 @@ def _create(brand: Brand, items: Sequence, now: datetime) -> CreateResult:
                 outcome="" if decision.state == MessageState.SCHEDULED else decision.why_channel,
             )
         )
-    Message.objects.bulk_create(rows)
-    audit_record_many(
-        actor=Actor.brand(brand),
-        entries=[
-            AuditEntry(
-                customer_id=cid,
-                data_kind="message",
-                action="ingest",
-                reason=f"{n} message{'' if n == 1 else 's'} for you",
-            )
-            for cid, n in sorted(Counter(r.customer_id for r in rows).items())
-        ],
-    )
-    for row in rows:
-        result.items.append(
-            {
-                "external_id": row.external_id,
-                "state": row.state,
-                "channel": row.channel,
-                "due_at": _iso(row.due_at) if row.due_at else None,
-            }
-        )
-    result.stored = len(rows)
-    if any(
-        r.state == MessageState.SCHEDULED and r.due_at is not None and r.due_at <= now for r in rows
-    ):
-        outbox.enqueue(task=DISPATCH_TASK, kwargs={}, dedupe_key="messages:dispatch")
-    return result
+    return rows
 
 
 # --- one-click unsubscribe (RFC 8058) ---------------------------------------------------------
