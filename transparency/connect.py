@@ -40,7 +40,7 @@ from accounts.webhooks import webhook_emit
 from recommendations import services as rec_services
 
 from . import registry, selectors
-from .services import _delete_rows, _model_kinds
+from .erasure import _delete_rows, _model_kinds
 
 User = get_user_model()
 CHANNEL = "connect"

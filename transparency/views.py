@@ -138,7 +138,7 @@ def data_kind(request, kind: str):
         "kind_in_use": selectors.kind_setting_in_use(customer=customer, kind_name=kind_.name),
         "switchable": selectors.kind_is_switchable(kind_),
         "point_toggle": selectors.kind_has_point_toggle(kind_),
-        "not_deletable": selectors.NOT_DELETABLE_ALONE.get(kind_.name, ""),
+        "not_deletable": kind_.not_deletable_alone,
         "brand_id": brand_id,
         "point": _int_or_none(request.GET.get("point")),
     }
