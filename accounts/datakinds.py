@@ -178,6 +178,7 @@ register(
         summary=Summary(
             lambda o: f"{purpose_label(o.purpose)}: {'allowed' if o.granted else 'not allowed'}"
         ),
+        log_name="choices",
         merge=Merge(key=("purpose",), stricter=(("granted", False),)),
     ),
     DataKind(

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Customer
 
-from .registry import PURPOSES, AuditAction, kind_label, possessive
+from .registry import PURPOSES, AuditAction, find, possessive
 
 ITEMS_PER_PAGE = 50
 
@@ -40,7 +40,8 @@ def access_log_actor(event: AuditEvent) -> str:
     if event.actor_kind == "customer":
         return "You"
     if event.actor_kind == "staff":
-        name = event.actor_user.get_username() if event.actor_user_id else event.actor_label
+        user = event.actor_user if event.actor_user_id else None
+        name = user.get_username() if user is not None else event.actor_label
         return f"Staff member {name}" if name else "A staff member"
     if event.actor_kind == "brand":
         brand = _brand_name(event) or "A brand"
@@ -55,12 +56,12 @@ def access_log_actor(event: AuditEvent) -> str:
 
 def _kinds_phrase(data_kind: str) -> str:
     """ "your activity", "your addresses and orders", "your choices"..."""
-    special = {"consent": "choices", "all": "data", "": "data"}
     names = [n for n in data_kind.split(",") if n] or [""]
     labels = []
     for name in names:
-        label = special.get(name) or kind_label(name)
-        labels.append("data" if label == name else label.lower())
+        kind = find(name)
+        # A scope ("all") or a name no longer registered reads as plain "data".
+        labels.append((kind.log_name or kind.label.lower()) if kind is not None else "data")
     if len(labels) > 1:
         return "your " + ", ".join(labels[:-1]) + " and " + labels[-1]
     return f"your {labels[0]}"

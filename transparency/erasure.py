@@ -10,10 +10,12 @@ the recommendations app's services, asked for through the outbox after commit.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
-from django.db.models.deletion import ProtectedError, get_candidate_relations_to_delete
+from django.db.models import QuerySet
+from django.db.models.deletion import ProtectedError
 from django.utils import timezone
 
 from accounts import outbox
@@ -27,7 +29,8 @@ from recommendations import services as rec_services
 
 from . import bridge, registry, retrains
 from .models import DataRequest, DataRequestKind, DataRequestState, DeletionReceipt, ReceiptScope
-from .registry import AuditAction
+from .registry import AuditAction, DataKind
+from .relations import relations_to_delete
 
 User = get_user_model()
 
@@ -41,7 +44,7 @@ class NotDeletable(Exception):
 
 
 def _delete_rows(
-    qs, *, counts: dict[str, int], model_kinds: dict, fallback: str, depth: int = 0
+    qs: QuerySet[Any], *, counts: dict[str, int], model_kinds: dict, fallback: str, depth: int = 0
 ) -> None:
     """Delete `qs` and what depends on it, one statement per relation, no rows loaded."""
     if depth > 8:
@@ -49,11 +52,9 @@ def _delete_rows(
     model = qs.model
     kind_name = model_kinds.get(model, fallback)
     ids = qs.values("pk")
-    for rel in get_candidate_relations_to_delete(model._meta):
-        field = rel.field
-        on_delete = field.remote_field.on_delete
-        related = rel.related_model._base_manager.filter(**{f"{field.name}__in": ids})
-        if on_delete is models.CASCADE:
+    for rel in relations_to_delete(model):
+        related = rel.model._base_manager.filter(**{f"{rel.field}__in": ids})
+        if rel.on_delete is models.CASCADE:
             _delete_rows(
                 related,
                 counts=counts,
@@ -61,12 +62,12 @@ def _delete_rows(
                 fallback=kind_name,
                 depth=depth + 1,
             )
-        elif on_delete is models.SET_NULL:
-            related.update(**{field.name: None})
-        elif on_delete is models.DO_NOTHING:
+        elif rel.on_delete is models.SET_NULL:
+            related.update(**{rel.field: None})
+        elif rel.on_delete is models.DO_NOTHING:
             continue
         elif related.exists():  # PROTECT, RESTRICT, SET_DEFAULT: refuse, never guess
-            raise ProtectedError(f"{rel.related_model._meta.label} still refers to it", set())
+            raise ProtectedError(f"{rel.model._meta.label} still refers to it", set())
     deleted = qs._raw_delete(qs.db)
     if deleted:
         counts[kind_name] = counts.get(kind_name, 0) + deleted
@@ -100,7 +101,8 @@ def deletion_order(kinds: Iterable) -> list:
             parent = by_model.get(target)
             if parent is not None and parent.name != kind.name:
                 after[parent.name].add(kind.name)  # parent waits for kind
-    ordered, done = [], set()
+    ordered: list[DataKind] = []
+    done: set[str] = set()
     while len(ordered) < len(kinds):
         ready = [k for k in kinds if k.name not in done and after[k.name] <= done]
         if not ready:  # a cycle: take the rest as registered
@@ -271,7 +273,7 @@ def account_erase(*, customer: Customer, actor: Actor | None = None) -> Deletion
                 model._base_manager.filter(pk=pk),
                 counts=counts,
                 model_kinds=model_kinds,
-                fallback=kind.name if kind else model._meta.model_name,
+                fallback=kind.name if kind else str(model._meta.model_name),
             )
     receipt = DeletionReceipt.objects.create(
         customer=None,

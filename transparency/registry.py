@@ -183,10 +183,6 @@ def purpose_label(purpose: str) -> str:
     return PURPOSES.get(purpose, purpose)
 
 
-def purpose_basis(purpose: str) -> LegalBasis:
-    return Purpose(purpose).basis
-
-
 def purpose_legal(purpose: str) -> dict:
     """Everything the customer is told about one purpose's legal footing."""
     p = Purpose(purpose)
@@ -304,6 +300,7 @@ class DataKind:
       brand has no profile of its own in `retention`.
     retention: days per brand sensitivity profile (its value, "retail", "banking").
     summary: the row in words on My data (default: the model's str()).
+    log_name: what the access log calls it after "your" (default: the label, lower case).
     secret_fields: never shown, never exported (credentials, tokens).
     not_deletable_alone: why the customer cannot delete it on its own ("" if they can).
     kept_as_proof: after an erasure its rows stay, detached from the account (content-free).
@@ -324,6 +321,7 @@ class DataKind:
     retention: Mapping[str, int | None] = field(default_factory=dict, hash=False)
     touchpoints: tuple[Touchpoint, ...] = ()
     summary: Summary = Summary(_str_summary)
+    log_name: str = ""
     secret_fields: frozenset[str] = frozenset()
     not_deletable_alone: str = ""
     kept_as_proof: bool = False
@@ -335,12 +333,12 @@ class DataKind:
     def __post_init__(self) -> None:
         # Declarations may spell purposes and touchpoints as their values; an unknown one
         # fails here, at start-up, not on a page.
-        unknown = sorted(set(self.purposes) - PURPOSES.keys())
-        if unknown:
-            raise ValueError(f"{self.name}: unknown purposes {unknown}")
-        unknown = sorted(set(self.touchpoints) - {t.value for t in Touchpoint})
-        if unknown:
-            raise ValueError(f"{self.name}: unknown touchpoints {unknown}")
+        bad_purposes = sorted(set(self.purposes) - PURPOSES.keys())
+        if bad_purposes:
+            raise ValueError(f"{self.name}: unknown purposes {bad_purposes}")
+        bad_touchpoints = sorted(set(self.touchpoints) - {t.value for t in Touchpoint})
+        if bad_touchpoints:
+            raise ValueError(f"{self.name}: unknown touchpoints {bad_touchpoints}")
         purposes = tuple(Purpose(p) for p in self.purposes)
         touchpoints = tuple(Touchpoint(t) for t in self.touchpoints)
         object.__setattr__(self, "purposes", purposes)
@@ -385,6 +383,11 @@ def all_kinds() -> list[DataKind]:
 
 def get(name: str) -> DataKind:
     return _KINDS[name]
+
+
+def find(name: str) -> DataKind | None:
+    """The kind of that name, None if there is none."""
+    return _KINDS.get(name)
 
 
 def registered_models() -> set[str]:

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from django.db import models, transaction
 from django.db.models import Count
-from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
 
 from accounts.audit import Actor, AuditEntry, audit_record_many
@@ -24,6 +23,7 @@ from . import registry
 from .erasure import _delete_rows, _model_kinds, _shapes_models
 from .models import DeletionReceipt, ReceiptScope
 from .registry import AuditAction
+from .relations import relations_to_delete
 
 RETENTION_TASK = "transparency.retention_sweep"
 
@@ -126,16 +126,14 @@ def _customers_with_expired(now: datetime) -> set[int]:
 def _per_customer_counts(kind, qs, model_kinds: dict):
     """(kind name, customer id, rows) for `qs` and the rows of other kinds that go with it."""
     groups = [(kind.name, kind.owner or "pk", qs)]
-    for rel in get_candidate_relations_to_delete(kind.get_model()._meta):
-        child_name = model_kinds.get(rel.related_model)
-        if child_name is None or rel.field.remote_field.on_delete is not models.CASCADE:
+    for rel in relations_to_delete(kind.get_model()):
+        child_name = model_kinds.get(rel.model)
+        if child_name is None or rel.on_delete is not models.CASCADE:
             continue
         child = registry.get(child_name)
         if not child.owner:
             continue
-        related = rel.related_model._default_manager.filter(
-            **{f"{rel.field.name}__in": qs.values("pk")}
-        )
+        related = rel.model._default_manager.filter(**{f"{rel.field}__in": qs.values("pk")})
         groups.append((child_name, child.owner, related))
     for name, owner, rows in groups:
         for customer_id, n in rows.order_by().values_list(owner).annotate(n=Count("pk")):

@@ -14,7 +14,6 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.contrib.auth import get_user_model
-from django.db import models
 from django.db.models import (
     CharField,
     Exists,
@@ -66,6 +65,7 @@ from .purposes import (  # noqa: F401  importable from here
     purposes_without_switch,
 )
 from .registry import DataKind
+from .relations import cascading_relations
 
 SWITCHABLE_PURPOSES = registry.SWITCHABLE_PURPOSES
 
@@ -190,7 +190,8 @@ def my_data_overview(*, user, source: str = "", brand_id: int | None = None) -> 
             all=True,
         )
     )
-    kind_settings, explicit = {}, {}
+    kind_settings: dict[str, bool] = {}
+    explicit: dict[str, bool] = {}
     for tag, name, on in choices:
         (kind_settings if tag == "kind" else explicit)[name] = bool(on)
     sensitivities = {s for s in Sensitivity.values if row[f"sens_{s}"]}
@@ -250,26 +251,14 @@ def impact_counts(*, customer: Customer, plan: list[tuple]) -> dict[str, int]:
         n = qs.count()
         if n:
             counts[kind.label] = counts.get(kind.label, 0) + n
-        for rel in _cascading_relations(kind.get_model()):
-            child = model_kinds.get(rel.related_model)
+        for rel in cascading_relations(kind.get_model()):
+            child = model_kinds.get(rel.model)
             if child is None or any(k is child for k, _ in plan):
                 continue
-            m = rel.related_model._default_manager.filter(
-                **{f"{rel.field.name}__in": qs.values("pk")}
-            ).count()
+            m = rel.model._default_manager.filter(**{f"{rel.field}__in": qs.values("pk")}).count()
             if m:
                 counts[child.label] = counts.get(child.label, 0) + m
     return counts
-
-
-def _cascading_relations(model):
-    from django.db.models.deletion import get_candidate_relations_to_delete
-
-    return [
-        rel
-        for rel in get_candidate_relations_to_delete(model._meta)
-        if rel.field.remote_field.on_delete is models.CASCADE
-    ]
 
 
 def recommendations_affected(*, customer: Customer, plan: list[tuple]) -> list[dict]:

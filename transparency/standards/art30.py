@@ -88,7 +88,8 @@ def records() -> dict:
     for purpose in registry.PURPOSES:
         legal = registry.purpose_legal(purpose)
         kinds = [k for k in registry.all_kinds() if purpose in k.purposes]
-        shared = purpose in ("cross_brand", "third_party")
+        # Shared beyond the brand: the purposes GPC ("do not sell or share") covers.
+        shared = registry.Purpose(purpose).gpc
         activities.append(
             {
                 "purpose": purpose,
