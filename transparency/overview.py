@@ -264,7 +264,7 @@ def _walk(kinds, rows, brands, kinds_off: set[str], today: date) -> _Tally:
             bucket = tally.months.setdefault(_month(day), defaultdict(int))
             bucket[kind.source.value] += n
         sensitivity = brands.get(brand_id, (None, None, False))[1]
-        days = selectors.retention_for(kind, sensitivity)
+        days = kind.retention_for(sensitivity)
         if days is None:
             continue
         expires = day + timedelta(days=days)

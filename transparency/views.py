@@ -223,7 +223,7 @@ def data_purpose(request, purpose: str):
         changed = services.purpose_set_granted(customer=customer, purpose=purpose, granted=granted)
     except KeyError as exc:
         raise Http404("Unknown purpose") from exc
-    label = registry.PURPOSES.get(purpose, purpose)
+    label = registry.purpose_label(purpose)
     said = f"{label}: {'allowed' if granted else 'no longer allowed'}."
     if request.htmx:
         row = next(

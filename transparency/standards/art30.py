@@ -76,8 +76,7 @@ def _kind_entry(kind) -> dict:
         "source_label": kind.source.label,
         "sensitivity": kind.sensitivity,
         "retention": {
-            s.value: selectors.retention_text(selectors.retention_for(kind, s.value))
-            for s in Sensitivity
+            s.value: selectors.retention_text(kind.retention_for(s.value)) for s in Sensitivity
         },
     }
 
