@@ -26,14 +26,6 @@ from .locks import customers_lock
 UNMASKED_PERMISSION = "accounts.view_unmasked"
 # Never personal, even in a text field: the brand's own id and choice-like codes.
 NOT_PERSONAL = {"external_id", "processor", "currency"}
-# Never shown, never exported: credentials and secrets, by model and by name.
-SECRET_FIELDS = {
-    "auth.user": {"password"},
-    "mfa.authenticator": {"data"},
-    "usersessions.usersession": {"session_key", "data"},
-    "ledger.paymentmethod": {"processor_token"},
-    "accounts.brand": {"token_secret"},
-}
 
 
 def kind_for(model) -> registry.DataKind:
@@ -63,7 +55,7 @@ def personal_fields(kind: registry.DataKind) -> list[str]:
     never shown at all), a choice list, a relation or the brand's own id."""
     if kind.sensitivity not in ("medium", "high"):
         return []
-    secret = SECRET_FIELDS.get(kind.model.lower(), set())
+    secret = set(kind.secret_fields)  # never shown at all, so not masked either
     found = []
     for field in kind.get_model()._meta.concrete_fields:
         text = isinstance(field, EncryptedTextField | models.CharField | models.TextField)

@@ -8,8 +8,23 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from transparency.registry import AuditAction, audit_data_kind_valid
+
 from .bulk import now_db, rows_insert
 from .models import ActorKind, AuditEvent, Brand, Customer
+
+# AuditEvent.data_kind's length: a long list of kinds is cut (after it was checked).
+DATA_KIND_MAX = 60
+
+
+def audit_check(*, data_kind: str, action: str) -> None:
+    """Refuse an action or data kind the vocabulary does not declare (ValueError): the
+    access log words every row, so a free string would read as "handled your data"."""
+    if action not in AuditAction._value2member_map_:
+        raise ValueError(f"unknown audit action {action!r} (transparency.registry.AuditAction)")
+    if not audit_data_kind_valid(data_kind):
+        raise ValueError(f"unknown audit data kind {data_kind!r} (not a registered kind)")
+
 
 # Above this many rows, audit_record_many streams them (COPY on PostgreSQL) instead of
 # building model instances.
@@ -51,14 +66,15 @@ def audit_record(
 ) -> AuditEvent:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change.")
+    audit_check(data_kind=data_kind, action=action)
     return AuditEvent.objects.create(
         customer=customer,
         actor_kind=actor.kind,
         actor_user_id=actor.user_id,
         actor_brand_id=actor.brand_id,
         actor_label=actor.label[:120],
-        data_kind=data_kind,
-        action=action,
+        data_kind=data_kind[:DATA_KIND_MAX],
+        action=str(action),
         object_ref=str(object_ref)[:80],
         reason=reason[:200],
     )
@@ -99,6 +115,8 @@ def audit_record_many(*, actor: Actor, entries: Iterable[AuditEntry]) -> int:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record_many must run inside the transaction of the change.")
     entries = list(entries)
+    for pair in {(e.data_kind, e.action) for e in entries}:
+        audit_check(data_kind=pair[0], action=pair[1])
     if len(entries) > FAST_PATH_ROWS:
         now = now_db()
         label = actor.label[:120]
@@ -112,8 +130,8 @@ def audit_record_many(*, actor: Actor, entries: Iterable[AuditEntry]) -> int:
                     actor.user_id,
                     actor.brand_id,
                     label,
-                    e.data_kind,
-                    e.action,
+                    e.data_kind[:DATA_KIND_MAX],
+                    str(e.action),
                     str(e.object_ref)[:80],
                     e.reason[:200],
                     now,
@@ -129,8 +147,8 @@ def audit_record_many(*, actor: Actor, entries: Iterable[AuditEntry]) -> int:
             actor_user_id=actor.user_id,
             actor_brand_id=actor.brand_id,
             actor_label=actor.label[:120],
-            data_kind=e.data_kind,
-            action=e.action,
+            data_kind=e.data_kind[:DATA_KIND_MAX],
+            action=str(e.action),
             object_ref=str(e.object_ref)[:80],
             reason=e.reason[:200],
         )

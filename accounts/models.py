@@ -3,8 +3,12 @@ import uuid
 import pgtrigger
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils import timezone
+
+from transparency.registry import OWN_SWITCH_PURPOSES as _OWN_SWITCH_PURPOSES
+from transparency.registry import Purpose as _P
 
 from .crypto import EncryptedTextField
 
@@ -181,12 +185,18 @@ class WidgetKey(models.Model):
 
 
 class Purpose(models.TextChoices):
-    """Purposes a customer can switch on or off (keys of transparency.registry.PURPOSES)."""
+    """The purposes with a switch of their own (`own_switch` in transparency.registry.Purpose,
+    the one vocabulary): the values a PurposeConsent stores, as model choices. Values and
+    labels come from the registry; the check below keeps the members in step with it."""
 
-    PERSONALIZATION = "personalization", "Personalized recommendations"
-    CONTACT = "contact", "Contacting you"
-    CROSS_BRAND = "cross_brand", "Sharing across the group's brands"
-    THIRD_PARTY = "third_party", "Third-party enrichment"
+    PERSONALIZATION = _P.PERSONALIZATION.value, _P.PERSONALIZATION.label
+    CONTACT = _P.CONTACT.value, _P.CONTACT.label
+    CROSS_BRAND = _P.CROSS_BRAND.value, _P.CROSS_BRAND.label
+    THIRD_PARTY = _P.THIRD_PARTY.value, _P.THIRD_PARTY.label
+
+
+if set(Purpose.values) != {p.value for p in _OWN_SWITCH_PURPOSES}:
+    raise ImproperlyConfigured("accounts.models.Purpose differs from the registry's own switches")
 
 
 class PurposeConsent(models.Model):

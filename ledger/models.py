@@ -12,6 +12,7 @@ from django.db import models
 
 from accounts.crypto import EncryptedTextField
 from accounts.models import Brand, Customer
+from transparency.registry import SOURCE_CHOICES, Source
 
 
 class Product(models.Model):
@@ -41,19 +42,12 @@ class Product(models.Model):
         return self.name
 
 
-class Source(models.TextChoices):
-    PROVIDED = "provided", "Provided by you"
-    OBSERVED = "observed", "Observed from your activity"
-    INFERRED = "inferred", "Inferred by our models"
-    THIRD_PARTY = "third_party", "Received from a partner brand or third party"
-
-
 class DataPoint(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     brand = models.ForeignKey(
         Brand, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.PROVIDED)
+    source = models.CharField(max_length=20, choices=SOURCE_CHOICES, default=Source.PROVIDED)
     in_use = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,4 +1,4 @@
-from transparency.registry import DataKind, Source, register
+from transparency.registry import DataKind, Purpose, Source, Touchpoint, register
 
 register(
     DataKind(
@@ -7,11 +7,11 @@ register(
         model="recommendations.Recommendation",
         owner="customer",
         source=Source.INFERRED,
-        purposes=("personalization",),
+        purposes=(Purpose.PERSONALIZATION,),
         description="Products our model suggests for you, each with the data points of yours "
         "that led to it. Recomputed whenever your data or choices change.",
         sensitivity="low",
-        touchpoints=("recommendations", "widget"),
+        touchpoints=(Touchpoint.RECOMMENDATIONS, Touchpoint.WIDGET),
         brand_field="brand",
         created_field="created_at",
     ),
@@ -21,10 +21,10 @@ register(
         model="recommendations.InferredInterest",
         owner="customer",
         source=Source.INFERRED,
-        purposes=("personalization",),
+        purposes=(Purpose.PERSONALIZATION,),
         description="Product categories your activity suggests you like, with a weight.",
         sensitivity="low",
-        touchpoints=("recommendations",),
+        touchpoints=(Touchpoint.RECOMMENDATIONS,),
         brand_field="brand",
         created_field="created_at",
     ),
@@ -34,11 +34,11 @@ register(
         model="recommendations.ContactHourInference",
         owner="customer",
         source=Source.INFERRED,
-        purposes=("contact",),
+        purposes=(Purpose.CONTACT,),
         description="The hour of day you are most often active, learned from your activity. "
         "Your own choice in contact preferences always wins.",
         sensitivity="low",
-        touchpoints=("messages",),
+        touchpoints=(Touchpoint.MESSAGES,),
         brand_field="brand",
         created_field="created_at",
     ),

@@ -8,7 +8,8 @@ them like everything else.
 from django.db import models
 
 from accounts.models import Brand
-from ledger.models import DataPoint, Product, Source
+from ledger.models import DataPoint, Product
+from transparency.registry import SOURCE_CHOICES, Source
 
 
 class TrainingRun(models.Model):
@@ -65,7 +66,7 @@ class Recommendation(DataPoint):
     `is_popular` marks honest cold start: popular items, nothing personal behind them.
     """
 
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.INFERRED)
+    source = models.CharField(max_length=20, choices=SOURCE_CHOICES, default=Source.INFERRED)
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
@@ -86,7 +87,7 @@ class Recommendation(DataPoint):
 class InferredInterest(DataPoint):
     """A category the customer seems to like, from their allowed activity (weight 0-1)."""
 
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.INFERRED)
+    source = models.CharField(max_length=20, choices=SOURCE_CHOICES, default=Source.INFERRED)
     category = models.CharField(max_length=100)
     weight = models.FloatField()
 
@@ -101,7 +102,7 @@ class InferredInterest(DataPoint):
 class ContactHourInference(DataPoint):
     """The hour of day (0-23, UTC) the customer is most often active with a brand."""
 
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.INFERRED)
+    source = models.CharField(max_length=20, choices=SOURCE_CHOICES, default=Source.INFERRED)
     hour = models.PositiveSmallIntegerField()
     confidence = models.FloatField()
 

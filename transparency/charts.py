@@ -93,7 +93,7 @@ def columns(
     chart.lines.append((left, base, width, base))
     for i, (label, values) in enumerate(buckets):
         x = round(left + i * slot + (slot - bar) / 2, 1)
-        y = base
+        y: float = base
         for key, css in series:
             h = _scale(values.get(key, 0), biggest, room)
             if h:

@@ -40,7 +40,7 @@ from accounts.webhooks import webhook_emit
 from recommendations import services as rec_services
 
 from . import registry, selectors
-from .services import _delete_rows, _model_kinds
+from .erasure import _delete_rows, _model_kinds
 
 User = get_user_model()
 CHANNEL = "connect"
@@ -156,8 +156,9 @@ def customer_connect(*, customer: Customer, brand: Brand, ref: str) -> Connected
         event_type=WebhookEventType.CUSTOMER_CONNECTED,
         data={"connected_at": timezone.now().isoformat().replace("+00:00", "Z")},
     )
-    for customer_id in {customer.pk, joined.customer.pk, target.shell_id} - {None}:
-        rec_services.customer_cache_forget(customer_id=customer_id)
+    for customer_id in {customer.pk, joined.customer.pk, target.shell_id}:
+        if customer_id is not None:
+            rec_services.customer_cache_forget(customer_id=customer_id)
     rec_services.customer_recompute_request(customer_id=joined.customer.pk)
     rec_services.brand_retrain_request(brand_id=brand.pk, reason="customer connected")
     return joined

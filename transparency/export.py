@@ -39,7 +39,7 @@ def _rows(customer: Customer, kind, switches: Switches) -> Iterator[dict]:
     qs = kind.rows_for(customer).order_by("-pk").values("pk", *lookups, *extra.values())
     for row in qs.iterator(chunk_size=CHUNK):
         collected = row.get(extra.get("collected_at", ""), None)
-        days = selectors.retention_for(kind, row.get(extra.get("brand_sensitivity", "")))
+        days = kind.retention_for(row.get(extra.get("brand_sensitivity", "")))
         expires = collected + timedelta(days=days) if collected and days is not None else None
         yield {
             "id": row["pk"],
@@ -67,9 +67,9 @@ def _kind_header(kind) -> dict:
         "source_label": kind.source.label,
         "purposes": [
             {
-                "key": p,
-                "label": registry.PURPOSES[p],
-                "legal_basis": registry.PURPOSE_BASIS[p].value,
+                "key": p.value,
+                "label": p.label,
+                "legal_basis": p.basis.value,
             }
             for p in kind.purposes
         ],
@@ -135,10 +135,7 @@ def html_chunks(*, customer: Customer) -> Iterator[str]:
     switches = customer_switches(customer_id=customer.pk)
     for kind in registry.all_kinds():
         fields = selectors.export_fields(kind)
-        purposes = ", ".join(
-            f"{registry.PURPOSES[p]} ({registry.PURPOSE_BASIS[p].label.lower()})"
-            for p in kind.purposes
-        )
+        purposes = ", ".join(f"{p.label} ({p.basis.label.lower()})" for p in kind.purposes)
         yield (
             f'<section id="{escape(kind.name)}"><h2>{escape(kind.label)}</h2>'
             f"<p>{escape(kind.description)}</p>"

@@ -127,9 +127,9 @@ def _grouped(kind, index: int, customer_id: int):
         .annotate(
             _k=Value(index, IntegerField()),
             # Typed NULLs and constants: PostgreSQL matches UNION columns by type.
-            _b=F(kind.brand_field) if kind.brand_field else Cast(None, IntegerField()),
-            _d=_Day(kind.created_field) if kind.created_field else Cast(None, DateField()),
-            _u=F("in_use") if point_toggle else Cast(True, BooleanField()),
+            _b=F(kind.brand_field) if kind.brand_field else Cast(Value(None), IntegerField()),
+            _d=_Day(kind.created_field) if kind.created_field else Cast(Value(None), DateField()),
+            _u=F("in_use") if point_toggle else Cast(Value(True), BooleanField()),
         )
         .values_list("_k", "_b", "_d", "_u")
         .annotate(_n=Count("pk"))
@@ -156,7 +156,8 @@ def _choices(customer_id: int) -> tuple[dict[str, bool], dict[str, bool]]:
             all=True,
         )
     )
-    kinds, purposes = {}, {}
+    kinds: dict[str, bool] = {}
+    purposes: dict[str, bool] = {}
     for tag, name, on in rows:
         (kinds if tag == "kind" else purposes)[name] = bool(on)
     return kinds, purposes
@@ -263,7 +264,7 @@ def _walk(kinds, rows, brands, kinds_off: set[str], today: date) -> _Tally:
             bucket = tally.months.setdefault(_month(day), defaultdict(int))
             bucket[kind.source.value] += n
         sensitivity = brands.get(brand_id, (None, None, False))[1]
-        days = selectors.retention_for(kind, sensitivity)
+        days = kind.retention_for(sensitivity)
         if days is None:
             continue
         expires = day + timedelta(days=days)

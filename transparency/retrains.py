@@ -104,6 +104,8 @@ def choice_notes(*, choice_ids: Iterable[int]) -> dict[int, list[dict]]:
         .order_by("brand__name", "pk")
     )
     for mark in marks:
+        if mark.choice_id is None:  # filtered on choice ids: never None here
+            continue
         notes.setdefault(mark.choice_id, []).append(
             {"brand": mark.brand.name, "trained_at": mark.trained_at}
         )

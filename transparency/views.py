@@ -1,34 +1,27 @@
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import customer_required
 
-from . import bridge, export, overview, registry, selectors, services
-from .models import DeletionReceipt, ReceiptScope
+from . import export, overview, registry, selectors, services
+from .delete_views import (  # noqa: F401  the URLconfs name them here
+    _kind,
+    data_account_delete,
+    data_brand_delete,
+    data_kind_delete,
+    data_point_delete,
+    data_receipts,
+    receipt,
+)
 from .standards import gpc
-
-# Sections of the dashboard that later work fills in; until then they say so.
-PLANNED = {
-    "profile": ("Profile", "Your name, birthday and contact details, as the brand holds them."),
-    "saved": ("Saved details", "Addresses, payment methods and contact preferences."),
-    "orders": ("Orders", "Your purchase history, with gifts marked and one-click reorder."),
-    "activity": ("Activity", "Every view, click and search the brand recorded, by brand."),
-    "recommendations": (
-        "Recommendations",
-        "What our models suggest for you, and the data points behind each suggestion.",
-    ),
-    "data": ("My data", "Every data point held about you: see it, switch it off, delete it."),
-}
 
 
 def root(request):
@@ -41,16 +34,6 @@ def home(request):
 
 
 @login_required
-def planned(request, section: str):
-    title, description = PLANNED[section]
-    return render(
-        request,
-        "dashboard/planned.html",
-        {"title": title, "description": description, "section": section},
-    )
-
-
-@login_required
 def security(request):
     return render(
         request, "dashboard/security.html", selectors.security_overview(user=request.user)
@@ -59,13 +42,6 @@ def security(request):
 
 # --- My data ----------------------------------------------------------------------------
 # Thin views over transparency.selectors (reads) and transparency.services (writes).
-
-
-def _kind(name: str):
-    try:
-        return registry.get(name)
-    except KeyError as exc:
-        raise Http404("Unknown kind of data") from exc
 
 
 def _int_or_none(value) -> int | None:
@@ -138,7 +114,7 @@ def data_kind(request, kind: str):
         "kind_in_use": selectors.kind_setting_in_use(customer=customer, kind_name=kind_.name),
         "switchable": selectors.kind_is_switchable(kind_),
         "point_toggle": selectors.kind_has_point_toggle(kind_),
-        "not_deletable": selectors.NOT_DELETABLE_ALONE.get(kind_.name, ""),
+        "not_deletable": kind_.not_deletable_alone,
         "brand_id": brand_id,
         "point": _int_or_none(request.GET.get("point")),
     }
@@ -224,7 +200,7 @@ def data_purpose(request, purpose: str):
         changed = services.purpose_set_granted(customer=customer, purpose=purpose, granted=granted)
     except KeyError as exc:
         raise Http404("Unknown purpose") from exc
-    label = registry.PURPOSES.get(purpose, purpose)
+    label = registry.purpose_label(purpose)
     said = f"{label}: {'allowed' if granted else 'no longer allowed'}."
     if request.htmx:
         row = next(
@@ -234,171 +210,6 @@ def data_purpose(request, purpose: str):
     if changed:
         messages.success(request, said)
     return _back(request, reverse("dashboard:data"))
-
-
-# --- deletion -------------------------------------------------------------------------
-
-
-def _preview(request, *, customer, plan, title: str, what: str, action: str, cancel: str):
-    context = {
-        "title": title,
-        "what": what,
-        "action": action,
-        "cancel": cancel,
-        "counts": selectors.impact_counts(customer=customer, plan=plan),
-        "recommendations": selectors.recommendations_affected(customer=customer, plan=plan),
-    }
-    return render(request, "transparency/delete_preview.html", context)
-
-
-def _delete(request, customer, *, scope: str, back: str, **target):
-    try:
-        receipt = services.data_delete(customer=customer, scope=scope, **target)
-    except services.NothingToDelete:
-        messages.info(request, "There was nothing left to delete.")
-        return redirect(back)
-    messages.success(request, f"Deleted. Your receipt lists {receipt.total} item(s).")
-    return redirect("receipt", public_id=receipt.public_id)
-
-
-@customer_required
-@require_http_methods(["GET", "POST"])
-def data_point_delete(request, kind: str, pk: int):
-    customer = request.customer
-    kind_ = _kind(kind)
-    try:
-        item = selectors.kind_item(customer=customer, kind=kind_, pk=pk)
-    except ObjectDoesNotExist as exc:
-        raise Http404("No such data point") from exc
-    back = reverse("dashboard:data_kind", args=[kind_.name])
-    try:
-        plan = services.deletion_plan(
-            customer=customer, scope=ReceiptScope.POINT, kind_name=kind_.name, pk=pk
-        )
-    except services.NotDeletable as exc:
-        messages.info(request, str(exc))
-        return redirect(back)
-    if request.method == "POST":
-        return _delete(
-            request, customer, scope=ReceiptScope.POINT, back=back, kind_name=kind_.name, pk=pk
-        )
-    return _preview(
-        request,
-        customer=customer,
-        plan=plan,
-        title="Delete this item?",
-        what=f"{kind_.label}: {item.summary}",
-        action=request.path,
-        cancel=back,
-    )
-
-
-@customer_required
-@require_http_methods(["GET", "POST"])
-def data_kind_delete(request, kind: str):
-    customer = request.customer
-    kind_ = _kind(kind)
-    back = reverse("dashboard:data_kind", args=[kind_.name])
-    try:
-        plan = services.deletion_plan(
-            customer=customer, scope=ReceiptScope.KIND, kind_name=kind_.name
-        )
-    except services.NotDeletable as exc:
-        messages.info(request, str(exc))
-        return redirect(back)
-    if request.method == "POST":
-        return _delete(request, customer, scope=ReceiptScope.KIND, back=back, kind_name=kind_.name)
-    return _preview(
-        request,
-        customer=customer,
-        plan=plan,
-        title=f"Delete all your {kind_.label.lower()}?",
-        what=kind_.description,
-        action=request.path,
-        cancel=back,
-    )
-
-
-@customer_required
-@require_http_methods(["GET", "POST"])
-def data_brand_delete(request, brand_id: int):
-    customer = request.customer
-    brand = next(
-        (b for b in selectors.customer_brands(customer=customer) if b.pk == brand_id), None
-    )
-    if brand is None:
-        raise Http404("No data from this brand")
-    back = reverse("dashboard:data") + f"?brand={brand.pk}"
-    plan = services.deletion_plan(customer=customer, scope=ReceiptScope.BRAND, brand_id=brand.pk)
-    if request.method == "POST":
-        return _delete(request, customer, scope=ReceiptScope.BRAND, back=back, brand_id=brand.pk)
-    return _preview(
-        request,
-        customer=customer,
-        plan=plan,
-        title=f"Delete everything {brand.name} holds about you?",
-        what="Every data point this brand recorded or received about you.",
-        action=request.path,
-        cancel=back,
-    )
-
-
-@customer_required
-def data_account_delete(request):
-    """GET: what closing the account removes. POST: erase (re-authentication first)."""
-    customer = request.customer
-    if request.method == "POST":
-        return _account_erase(request)
-    plan = services.deletion_plan(customer=customer, scope=ReceiptScope.ACCOUNT)
-    context = {
-        "title": "Close your account and delete everything?",
-        "what": "Your account and every data point held about you, by every brand. You "
-        "will be signed out. A receipt (kinds and counts only) stays so you can prove it.",
-        "action": request.path,
-        "cancel": reverse("dashboard:data"),
-        "counts": selectors.impact_counts(customer=customer, plan=plan),
-        "recommendations": [],
-        "account": True,
-    }
-    return render(request, "transparency/delete_preview.html", context)
-
-
-@require_POST
-@customer_required
-@reauthentication_required
-def _account_erase(request):
-    customer = request.customer
-    receipt = services.account_erase(customer=customer)
-    logout(request)
-    if receipt is None:  # another request erased it a moment ago; its receipt stands
-        messages.info(request, "Your account has been erased.")
-        return redirect("account_login")
-    return redirect("receipt", public_id=receipt.public_id)
-
-
-def receipt(request, public_id):
-    """Public by unguessable uuid: it shows only kinds, counts and times, no content, and
-    names the brands only to the signed-in customer it belongs to (an erased account's
-    receipt belongs to nobody: it names none)."""
-    receipt_ = get_object_or_404(
-        DeletionReceipt.objects.select_related("customer"), public_id=public_id
-    )
-    owner = receipt_.customer is not None and receipt_.customer.user_id == request.user.pk
-    context = selectors.receipt_view(receipt=receipt_, name_brands=owner)
-    context["notices"] = bridge.receipt_notices(receipt=receipt_, names=owner)
-    response = render(request, "transparency/receipt.html", context)
-    response["Cache-Control"] = "no-store"
-    response["X-Robots-Tag"] = "noindex"
-    return response
-
-
-@customer_required
-def data_receipts(request):
-    customer = request.customer
-    page = Paginator(DeletionReceipt.objects.filter(customer=customer), 50).get_page(
-        request.GET.get("page", 1)
-    )
-    return render(request, "transparency/receipts.html", {"page": page})
 
 
 # --- export -----------------------------------------------------------------------------

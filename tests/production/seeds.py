@@ -45,7 +45,7 @@ def _session(customer):
 def _audit(customer):
     with transaction.atomic():
         return audit_record(
-            actor=Actor.system("seed"), customer=customer, data_kind="address", action="viewed"
+            actor=Actor.system("seed"), customer=customer, data_kind="address", action="view"
         )
 
 

@@ -41,7 +41,7 @@ from tests.factories import (
     PersonalFactFactory,
     ProductFactory,
 )
-from transparency import registry, retrains, selectors, services
+from transparency import registry, retrains, services
 from transparency.models import DataRequest, DeletionReceipt
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXP{}"
@@ -167,7 +167,7 @@ def test_it_erases_every_kind_of_the_owner_and_leaves_the_control_untouched(
     for kind in registry.all_kinds():
         assert kind.rows_for(alice).count() == 0, kind.name
         rows = kind.get_model()._base_manager.filter(pk__in=ids[kind.name])
-        if kind.name in selectors.KEPT_AS_PROOF:  # kept, detached, content-free
+        if kind.kept_as_proof:  # kept, detached, content-free
             assert not rows.filter(customer__isnull=False).exists(), kind.name
         else:
             assert not rows.exists(), kind.name
@@ -303,7 +303,9 @@ def test_a_brand_deletion_takes_only_that_brands_data(alice, brand, product, no_
     assert list(Event.objects.filter(customer=alice)) == [kept]
 
 
-@pytest.mark.parametrize("kind", sorted(selectors.NOT_DELETABLE_ALONE))
+@pytest.mark.parametrize(
+    "kind", sorted(k.name for k in registry.all_kinds() if k.not_deletable_alone)
+)
 def test_kinds_that_go_only_with_the_account_cannot_be_deleted_alone(
     alice_client, alice, brand, product, kind
 ):

@@ -31,7 +31,7 @@ from recommendations.models import Recommendation, TrainingRun
 from recommendations.widget import events as widget_events
 from tests.factories import OrderFactory, OrderLineFactory
 from tests.widget import EVENTS_URL, Shop
-from transparency import registry, services
+from transparency import erasure, registry, services
 from transparency.models import DataRequest, DeletionReceipt
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -396,7 +396,7 @@ def test_a_write_during_an_erasure_waits_and_is_dropped(alice, shop, writer, mon
             release.wait(WAIT)
         return counts
 
-    monkeypatch.setattr(services, "_run_plan", run_plan_then_hold)
+    monkeypatch.setattr(erasure, "_run_plan", run_plan_then_hold)
     outcome: dict = {}
 
     def erase():

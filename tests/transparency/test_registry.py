@@ -77,3 +77,45 @@ def test_registering_unknown_purposes_is_refused():
                 purposes=("selling-it",),
             )
         )
+
+
+def test_one_purpose_vocabulary_covers_every_purpose_table():
+    from accounts.models import Purpose as ConsentPurpose
+    from transparency.standards import gpc
+
+    for purpose in registry.Purpose:
+        assert purpose.label and purpose.basis in registry.LegalBasis
+        # A purpose with a switch of its own, or one GPC turns off, can be switched off.
+        assert purpose.switchable or not (purpose.own_switch or purpose.gpc), purpose
+    assert set(ConsentPurpose.values) == {p.value for p in registry.OWN_SWITCH_PURPOSES}
+    assert dict(ConsentPurpose.choices) == {p.value: p.label for p in registry.OWN_SWITCH_PURPOSES}
+    assert set(gpc.PURPOSES) == {p.value for p in registry.GPC_PURPOSES}
+    assert list(registry.PURPOSES) == [p.value for p in registry.Purpose]
+
+
+def test_every_kind_speaks_the_vocabulary():
+    from accounts.models import Sensitivity
+
+    for kind in registry.all_kinds():
+        assert all(isinstance(p, registry.Purpose) for p in kind.purposes), kind.name
+        assert all(isinstance(t, registry.Touchpoint) for t in kind.touchpoints), kind.name
+        assert set(kind.retention) <= set(Sensitivity.values), kind.name
+        fields = {f.name for f in kind.get_model()._meta.concrete_fields}
+        assert kind.secret_fields <= fields, kind.name
+        if kind.kept_as_proof:  # proof stays: the customer cannot delete it alone either
+            assert kind.not_deletable_alone, kind.name
+
+
+def test_registering_unknown_touchpoints_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown touchpoints"):
+        registry.DataKind(
+            name="bogus",
+            label="Bogus",
+            model="accounts.Customer",
+            owner="",
+            source=registry.Source.PROVIDED,
+            purposes=("service",),
+            touchpoints=("carrier-pigeon",),
+        )

@@ -76,8 +76,7 @@ def _kind_entry(kind) -> dict:
         "source_label": kind.source.label,
         "sensitivity": kind.sensitivity,
         "retention": {
-            s.value: selectors.retention_text(selectors.retention_for(kind, s.value))
-            for s in Sensitivity
+            s.value: selectors.retention_text(kind.retention_for(s.value)) for s in Sensitivity
         },
     }
 
@@ -88,7 +87,8 @@ def records() -> dict:
     for purpose in registry.PURPOSES:
         legal = registry.purpose_legal(purpose)
         kinds = [k for k in registry.all_kinds() if purpose in k.purposes]
-        shared = purpose in ("cross_brand", "third_party")
+        # Shared beyond the brand: the purposes GPC ("do not sell or share") covers.
+        shared = registry.Purpose(purpose).gpc
         activities.append(
             {
                 "purpose": purpose,

@@ -20,10 +20,10 @@ from accounts.consent_history import consent_event_record
 from accounts.locks import CustomerGone, customer_lock
 from accounts.models import ActorKind, ConsentEvent, Customer
 
-from .. import selectors, services
+from .. import registry, selectors, services
 
 CHANNEL = "gpc"
-PURPOSES = ("cross_brand", "third_party")
+PURPOSES = tuple(p.value for p in registry.GPC_PURPOSES)
 ACTOR = Actor(kind=ActorKind.CUSTOMER, label="your browser (Global Privacy Control)")
 _SEEN = "gpc:seen:{}"
 

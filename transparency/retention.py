@@ -1,0 +1,167 @@
+"""The retention sweep: every row past its retention goes, with one receipt per customer.
+
+How long a kind is kept is declared with it (`retention_days`, `retention` per brand
+sensitivity profile); this deletes through the same bulk engine as the customer's own
+deletions (transparency.erasure).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db import models, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from accounts.audit import Actor, AuditEntry, audit_record_many
+from accounts.locks import customers_lock
+from accounts.models import Sensitivity
+from recommendations import services as rec_services
+
+from . import registry
+from .erasure import _delete_rows, _model_kinds, _shapes_models
+from .models import DeletionReceipt, ReceiptScope
+from .registry import AuditAction
+from .relations import relations_to_delete
+
+RETENTION_TASK = "transparency.retention_sweep"
+
+
+def _sweepable(kind) -> bool:
+    """Kinds with a collection time and a retention; a kind whose rows hang off another
+    kind's rows (order lines) goes with its parent instead."""
+    if not kind.created_field or kind.kept_as_proof:
+        return False
+    model = kind.get_model()
+    kind_models = {k.get_model() for k in registry.all_kinds()}
+    return not any(
+        f.is_relation
+        and f.related_model in kind_models
+        and f.related_model is not model
+        and f.remote_field.on_delete is models.CASCADE
+        and f.related_model._meta.label_lower not in {"accounts.customer", "auth.user"}
+        for f in model._meta.concrete_fields
+    )
+
+
+def retention_sweep(*, now: datetime | None = None) -> int:
+    """Delete every row past its retention (brand profile first, then the kind); one
+    receipt per affected customer. Returns the number of rows deleted."""
+    now = now or timezone.now()
+    per_customer: dict[int, dict[str, int]] = defaultdict(dict)
+    brands: set[int] = set()
+    total = 0
+    with transaction.atomic():
+        # Customers first, in one sorted lock (accounts.locks), before any of their rows:
+        # an erasure running meanwhile then waits for the sweep, or the sweep for it.
+        locked = _customers_with_expired(now)
+        alive = customers_lock(locked)
+        model_kinds = _model_kinds()
+        for kind in registry.all_kinds():
+            if not _sweepable(kind):
+                continue
+            for qs in _expired(kind, now):
+                for name, customer_id, n in _per_customer_counts(kind, qs, model_kinds):
+                    bucket = per_customer[customer_id]
+                    bucket[name] = bucket.get(name, 0) + n
+                if kind.brand_field and _shapes_models(kind):
+                    brands.update(
+                        b
+                        for b in qs.order_by().values_list(kind.brand_field, flat=True).distinct()
+                        if b is not None
+                    )
+                counts: dict[str, int] = {}
+                _delete_rows(qs, counts=counts, model_kinds=model_kinds, fallback=kind.name)
+                total += sum(counts.values())
+        # Rows that expired since the first look (a backdated ingest) have owners of their own.
+        alive |= customers_lock(per_customer.keys() - locked)
+        for customer_id in per_customer.keys() - alive:
+            del per_customer[customer_id]  # erased meanwhile: their erasure has the receipt
+        if not per_customer:
+            return total
+        receipts = DeletionReceipt.objects.bulk_create(
+            [
+                DeletionReceipt(
+                    customer_id=customer_id,
+                    scope=ReceiptScope.RETENTION,
+                    kinds=kinds,
+                    model_versions_after={},
+                    requested_at=now,
+                    completed_at=timezone.now(),
+                )
+                for customer_id, kinds in per_customer.items()
+            ]
+        )
+        audit_record_many(
+            actor=Actor.system(RETENTION_TASK),
+            entries=(
+                AuditEntry(
+                    customer_id=receipt.customer_id,
+                    data_kind=",".join(sorted(receipt.kinds)),
+                    action=AuditAction.DELETE,
+                    object_ref=str(receipt.public_id),
+                    reason="retention period ended",
+                )
+                for receipt in receipts
+            ),
+        )
+        for customer_id in per_customer:
+            rec_services.customer_recompute_request(customer_id=customer_id)
+        for brand_id in sorted(brands):
+            rec_services.brand_retrain_request(brand_id=brand_id, reason="retention sweep")
+    return total
+
+
+def _customers_with_expired(now: datetime) -> set[int]:
+    ids: set[int] = set()
+    for kind in registry.all_kinds():
+        if _sweepable(kind):
+            for qs in _expired(kind, now):
+                ids.update(qs.order_by().values_list(kind.owner or "pk", flat=True).distinct())
+    ids.discard(None)
+    return ids
+
+
+def _per_customer_counts(kind, qs, model_kinds: dict):
+    """(kind name, customer id, rows) for `qs` and the rows of other kinds that go with it."""
+    groups = [(kind.name, kind.owner or "pk", qs)]
+    for rel in relations_to_delete(kind.get_model()):
+        child_name = model_kinds.get(rel.model)
+        if child_name is None or rel.on_delete is not models.CASCADE:
+            continue
+        child = registry.get(child_name)
+        if not child.owner:
+            continue
+        related = rel.model._default_manager.filter(**{f"{rel.field}__in": qs.values("pk")})
+        groups.append((child_name, child.owner, related))
+    for name, owner, rows in groups:
+        for customer_id, n in rows.order_by().values_list(owner).annotate(n=Count("pk")):
+            if customer_id is not None:
+                yield name, customer_id, n
+
+
+def _expired(kind, now: datetime):
+    """Querysets of expired rows: one per brand sensitivity, one for rows with no brand."""
+    manager = kind.get_model()._default_manager
+    if kind.brand_field:
+        for sensitivity in Sensitivity.values:
+            days = kind.retention_for(sensitivity)
+            if days is not None:
+                yield manager.filter(
+                    **{
+                        f"{kind.brand_field}__sensitivity": sensitivity,
+                        f"{kind.created_field}__lt": now - timedelta(days=days),
+                    }
+                )
+        if kind.retention_days is not None:
+            yield manager.filter(
+                **{
+                    f"{kind.brand_field}__isnull": True,
+                    f"{kind.created_field}__lt": now - timedelta(days=kind.retention_days),
+                }
+            )
+    elif kind.retention_days is not None:
+        yield manager.filter(
+            **{f"{kind.created_field}__lt": now - timedelta(days=kind.retention_days)}
+        )
