@@ -19,12 +19,9 @@ install: $(STAMP)
 run: install
 	bin/start
 
-## make test: lint and the layers contract, then the whole test suite (browser tests need
-## /usr/bin/chromium)
-test: install
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/lint-imports
+## make test: lint (ruff, the layers contract, types), then the whole test suite (browser
+## tests need /usr/bin/chromium)
+test: lint
 	CANDOR_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest $(PYTEST_ARGS)
 
 ## make lint: ruff, the layers contract (import-linter), and types where they are promised
