@@ -158,6 +158,9 @@ def webhook_emit(
     `webhook-id`, the same for every endpoint and every retry).
 
     `data` must hold only the brand's own references, kinds and flags: it is sent as is.
+
+    Longer than 50 lines: the endpoint lookup, the payload and one outbox row per
+    endpoint are written in the caller's transaction; the rest is this contract.
     """
     if event_type not in WebhookEventType.values:
         raise ValueError(event_type)

@@ -47,6 +47,10 @@ def events_ingest(*, brand: Brand, items: Sequence[EventIn]) -> IngestResult:
 
 
 def _events_write(brand: Brand, items: Sequence[EventIn]) -> IngestResult:
+    """Validate every event, drop what must not be stored (erased, withheld, duplicate),
+    then store the rest through events_create. Longer than 50 lines for the same reason as
+    _orders_write: all-or-nothing validation before the first write.
+    """
     # str(): the schema's Ref type is built at import time, which mypy cannot follow.
     refs: set[str] = {str(i.product_ref) for i in items if i.product_ref}
     products = product_ids(brand, refs)
@@ -108,6 +112,10 @@ def orders_ingest(*, brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
 
 
 def _orders_write(brand: Brand, items: Sequence[OrderIn]) -> IngestResult:
+    """Validate every order (references, totals), then write orders, lines and audit rows in
+    bulk. Longer than 50 lines: validation must finish before the first write (all or
+    nothing), and both halves share the resolved references.
+    """
     products = product_ids(brand, {line.product_ref for i in items for line in i.lines})
     customers = customers_resolve(brand, {i.customer_ref for i in items}, data_kind="order")
     errors = customer_ref_errors(items, customers)

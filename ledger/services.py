@@ -279,6 +279,10 @@ def contact_preference_set(
     """Create or update the preference for one brand (None: every brand).
 
     Returns the preference when something changed, None when nothing did.
+
+    Longer than 50 lines: validate, lock, compare, save, audit and tell the brands in
+    one transaction; most of the length is the keyword-only signature and the change
+    comparison field by field.
     """
     customer_lock(customer.pk)
     wanted = {

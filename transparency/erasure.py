@@ -242,6 +242,10 @@ def account_erase(*, customer: Customer, actor: Actor | None = None) -> Deletion
     lock (accounts.locks), taken first, makes every other writer for them wait and then
     drop its write. Returns None when the account is already gone (a second erasure at
     the same time, or a retry): the first one's receipt stands.
+
+    Longer than 50 lines: one transaction in a fixed order (lock, plan, delete, receipt,
+    tombstone, notices); kept in one place so the order that makes it race-safe reads top
+    to bottom.
     """
     if not customers_lock([customer.pk], erasing=True):
         return None

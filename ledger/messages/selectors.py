@@ -58,7 +58,11 @@ def purposes_allowed(customer_ids, purpose: str) -> dict[int, bool]:
 
 
 def reaches(*, brand: Brand, customer_ids, category: str = "service") -> dict[int, Reach]:
-    """The decision's inputs for each customer, for messages from `brand`."""
+    """The decision's inputs for each customer, for messages from `brand`.
+
+    Longer than 50 lines: gathers every input the decision needs (switches, preferences,
+    addresses, inferred hours) with one query each, for any number of customers.
+    """
     ids = list(customer_ids)
     off = kinds_off(ids)
     prefs: dict[int, ContactPreference] = {}
@@ -201,7 +205,11 @@ ALWAYS = {"service", "security", "accountability", "checkout"}  # not switchable
 def details_for_brand(*, brand: Brand, link: CustomerBrand) -> tuple[dict, list[str]]:
     """The customer's provided details this brand may see: kinds with a purpose the
     customer allows, points in use, from this brand or the customer themselves (others'
-    only when the customer shares across brands). Returns (details, kinds read)."""
+    only when the customer shares across brands). Returns (details, kinds read).
+
+    Longer than 50 lines: one pass over the registered kinds applying three consent
+    rules (purpose, point in use, whose data) to a fixed number of queries.
+    """
     cid = link.customer_id
     off = {kind for _, kind in kinds_off([cid])}
     switchable = set(Purpose.values)

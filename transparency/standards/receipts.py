@@ -86,6 +86,9 @@ def _kind(name: str):
 def receipt_claims(
     *, event: ConsentEvent, customer: Customer, brands: list[str], policy_url: str
 ) -> dict:
+    """The claims of one consent receipt (Kantara consent receipt fields). Longer than 50
+    lines: it is the claim set itself, one key per field of the specification.
+    """
     kind = _kind(event.data_kind)
     if kind is not None:
         purposes, kinds = list(kind.purposes), [kind.label]
