@@ -1,7 +1,7 @@
 """Short-lived JWTs a brand's server signs with its token secret (HS256).
 
 Two audiences share one set of rules: the widget's customer token (`candor-widget`, read by
-recommendations.widget_auth) and the connect link (`candor-link`, accounts.links). In both,
+recommendations.widget.auth) and the connect link (`candor-link`, accounts.links). In both,
 `iss` is the brand slug, `sub` the brand's reference for the customer, and `exp` at most
 TOKEN_MAX_LIFETIME after `iat` (and after now). `brand_token_verify` is the one place that
 checks them; it says why a token was refused, and each caller decides how much of that to

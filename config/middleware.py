@@ -13,7 +13,7 @@ class CorsMiddleware(corsheaders_middleware.CorsMiddleware):
     """django-cors-headers, plus one shortcut for answers whose view checked the origin.
 
     The widget's origins are registered per publishable key, so the widget view checks the
-    Origin itself (recommendations.widget_api._gate) and marks its answer with the origin
+    Origin itself (recommendations.widget.api._admit) and marks its answer with the origin
     it accepted; such an answer already says `Vary: Origin`. For it this only sets
     `Access-Control-Allow-Origin`, instead of asking again through the check_request_enabled
     signal, parsing the origin and reading a dozen settings (about 50 us a request measured
@@ -56,7 +56,7 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if _widget_public(request, response):
-            pass  # the widget's popular list: nothing personal, cacheable (widget_api)
+            pass  # the widget's popular list: nothing personal, cacheable (widget.api)
         elif response.get("Cache-Control") in ALREADY_NO_STORE:
             pass  # already as private as it gets (the widget's personal answers)
         elif request.path.startswith(self.prefixes) or (user is not None and user.is_authenticated):

@@ -348,9 +348,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 API_MAX_BATCH = 1000
 
-# --- Widget API (recommendations/widget_api.py) --------------------------------------------
+# --- Widget API (recommendations/widget/) --------------------------------------------
 # CORS only on the widget API; which origins is decided per publishable key by
-# recommendations.widget_auth.cors_request_allowed (check_request_enabled signal). Never
+# recommendations.widget.auth.cors_request_allowed (check_request_enabled signal). Never
 # all origins, never credentials.
 CORS_URLS_REGEX = r"^/api/v1/widget/.*$"
 CORS_ALLOWED_ORIGINS: list[str] = []
@@ -364,8 +364,6 @@ WIDGET_RATE_LIMIT = env.int("WIDGET_RATE_LIMIT", default=600)
 # "Popular right now" (anonymous widget, cold start) lists an item only when at least this
 # many distinct customers interacted with it, so a public key never shows one person's taste.
 POPULAR_MIN_CUSTOMERS = env.int("POPULAR_MIN_CUSTOMERS", default=5)
-# Benchmark-only endpoints (/bench/bare/): never on in a deployment.
-BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 
 # --- Brand bridge (accounts.links, accounts.webhooks) -------------------------------------
 # Webhook URLs must be https, and must not resolve to a private or loopback address, unless

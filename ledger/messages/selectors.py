@@ -199,7 +199,9 @@ def destination_url(*, customer: Customer, destination: str, ref: str = "") -> s
 # --- the brand's read of current details (GET /api/v1/customers/{ref}) ------------------
 
 PROVIDED_KINDS = ("personal_fact", "address", "payment_method", "contact_preference")
-ALWAYS = {"service", "security", "accountability", "checkout"}  # not switchable
+# Purposes with no switch of their own (service, security, accountability, checkout: the
+# last is switched per kind, not per purpose), so a kind serving one is always readable.
+ALWAYS = {p.value for p in registry.Purpose if not p.own_switch}
 
 
 def details_for_brand(*, brand: Brand, link: CustomerBrand) -> tuple[dict, list[str]]:
