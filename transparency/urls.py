@@ -1,7 +1,7 @@
 from django.urls import path
 
 from ledger import urls as ledger_urls
-from recommendations import views as rec_views
+from recommendations import urls as rec_urls
 
 from . import views
 from .standards import views as standards_views
@@ -11,15 +11,11 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    # The ledger's own pages (profile, saved, orders, activity, messages), spliced in so
-    # the dashboard's patterns stay one flat list of named pages.
+    # The ledger's own pages (profile, saved, orders, activity, messages) and the
+    # recommendations page, each owned by its app, spliced in so the dashboard's patterns
+    # stay one flat list of named pages.
     *ledger_urls.dashboard,
-    path("recommendations/", rec_views.recommendations, name="recommendations"),
-    path(
-        "recommendations/product/<int:product_id>/not-interested/",
-        rec_views.not_interested,
-        name="rec_not_interested",
-    ),
+    *rec_urls.dashboard,
     path("data/", views.my_data, name="data"),
     path("data/kind/<slug:kind>/", views.data_kind, name="data_kind"),
     path("data/kind/<slug:kind>/use/", views.data_kind_use, name="data_kind_use"),
