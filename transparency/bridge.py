@@ -36,7 +36,8 @@ from .models import DeletionReceipt, ErasureNotice
 MAX_EXTERNAL_IDS = 1000
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
+    """A time as the webhooks carry it (RFC 3339, UTC, Z)."""
     return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -50,7 +51,7 @@ def customer_links(customer_id: int) -> dict[int, str]:
 
 
 def consent_changed(*, customer: Customer, purpose: str, granted: bool) -> None:
-    at = _iso(timezone.now())
+    at = iso(timezone.now())
     for brand_id, ref in customer_links(customer.pk).items():
         webhook_emit(
             brand_id=brand_id,
@@ -61,7 +62,7 @@ def consent_changed(*, customer: Customer, purpose: str, granted: bool) -> None:
 
 
 def kind_use_changed(*, customer: Customer, kind_name: str, in_use: bool) -> None:
-    at = _iso(timezone.now())
+    at = iso(timezone.now())
     for brand_id, ref in customer_links(customer.pk).items():
         webhook_emit(
             brand_id=brand_id,
@@ -94,7 +95,7 @@ def point_use_changed(*, customer: Customer, kind, pk: int, in_use: bool) -> Non
             "kind": kind.name,
             "external_id": row[1],
             "in_use": in_use,
-            "at": _iso(timezone.now()),
+            "at": iso(timezone.now()),
         },
     )
 
@@ -149,7 +150,7 @@ def data_deleted(*, receipt: DeletionReceipt, summary: DeletionSummary, scope: s
                 "erasure_id": str(notice.public_id),
                 "scope": scope,
                 "kinds": kinds,
-                "deleted_at": _iso(receipt.completed_at or receipt.requested_at),
+                "deleted_at": iso(receipt.completed_at or receipt.requested_at),
             },
         )
 
@@ -165,7 +166,7 @@ def customer_erased(*, receipt: DeletionReceipt, links: dict[int, str]) -> None:
             event_id=notice.event_id,
             data={
                 "erasure_id": str(notice.public_id),
-                "erased_at": _iso(receipt.completed_at or receipt.requested_at),
+                "erased_at": iso(receipt.completed_at or receipt.requested_at),
             },
         )
 

@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from accounts.audit import Actor, AuditEntry, audit_record_many
 from accounts.locks import customers_lock
-from accounts.models import Sensitivity
+from accounts.models import Brand, CustomerBrand, Sensitivity
 from recommendations import services as rec_services
 
-from . import registry
+from . import bridge, registry
 from .erasure import _delete_rows, _model_kinds, _shapes_models
 from .models import DeletionReceipt, ReceiptScope
 from .registry import AuditAction
@@ -54,6 +54,8 @@ def retention_sweep(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     per_customer: dict[int, dict[str, int]] = defaultdict(dict)
+    # {customer: {brand: {kind: rows}}}: what each connected brand is told went.
+    told: dict[int, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     brands: set[int] = set()
     total = 0
     with transaction.atomic():
@@ -75,6 +77,8 @@ def retention_sweep(*, now: datetime | None = None) -> int:
                         for b in qs.order_by().values_list(kind.brand_field, flat=True).distinct()
                         if b is not None
                     )
+                if kind.brand_field and kind.owner:
+                    _count_per_brand(told, kind, qs)
                 counts: dict[str, int] = {}
                 _delete_rows(qs, counts=counts, model_kinds=model_kinds, fallback=kind.name)
                 total += sum(counts.values())
@@ -110,11 +114,51 @@ def retention_sweep(*, now: datetime | None = None) -> int:
                 for receipt in receipts
             ),
         )
+        _tell_brands(receipts, told, now)
         for customer_id in per_customer:
             rec_services.customer_recompute_request(customer_id=customer_id)
         for brand_id in sorted(brands):
             rec_services.brand_retrain_request(brand_id=brand_id, reason="retention sweep")
     return total
+
+
+def _count_per_brand(told: dict, kind, qs) -> None:
+    """Add `qs`'s rows, per customer and brand, to what the brands will be told."""
+    rows = qs.order_by().values_list(kind.owner, kind.brand_field).annotate(n=Count("pk"))
+    for customer_id, brand_id, n in rows:
+        if customer_id is not None and brand_id is not None:
+            kinds = told[customer_id][brand_id]
+            kinds[kind.name] = kinds.get(kind.name, 0) + n
+
+
+def _tell_brands(receipts: list[DeletionReceipt], told: dict, now: datetime) -> None:
+    """`data.deleted` (scope "retention") to each connected brand whose rows went, with the
+    count per kind and the cut-off the brand's profile set, so the brand can let its own
+    copies go by the same rule (no external ids: a sweep can remove millions of rows)."""
+    customer_ids = [r.customer_id for r in receipts if told.get(r.customer_id)]
+    if not customer_ids:
+        return
+    links: dict[int, dict[int, str]] = defaultdict(dict)
+    for customer_id, brand_id, ref in CustomerBrand.objects.filter(
+        customer_id__in=customer_ids
+    ).values_list("customer_id", "brand_id", "external_ref"):
+        links[customer_id][brand_id] = ref
+    brand_ids = {b for c in customer_ids for b in told[c]}
+    sensitivity = dict(Brand.objects.filter(pk__in=brand_ids).values_list("pk", "sensitivity"))
+    for receipt in receipts:
+        customer_id = receipt.customer_id or 0  # set: the receipt was just written for them
+        summary = bridge.DeletionSummary(links=links.get(customer_id, {}))
+        for brand_id, kinds in told.get(customer_id, {}).items():
+            if brand_id not in summary.links:
+                continue
+            for name, n in kinds.items():
+                entry: dict = {"count": n}
+                days = registry.get(name).retention_for(sensitivity[brand_id])
+                if days is not None:
+                    entry["older_than"] = bridge.iso(now - timedelta(days=days))
+                summary.kinds[brand_id][name] = entry
+        if summary.kinds:
+            bridge.data_deleted(receipt=receipt, summary=summary, scope=ReceiptScope.RETENTION)
 
 
 def _customers_with_expired(now: datetime) -> set[int]:

@@ -19,7 +19,7 @@ from tests.factories import (
     PaymentMethodFactory,
     PersonalFactFactory,
 )
-from transparency import bridge, connect, services
+from transparency import bridge, connect, registry, services
 from transparency.models import ErasureNotice, ReceiptScope
 
 
@@ -287,3 +287,27 @@ def test_notices_and_deliveries_hold_no_customer_link(connected, northwind):
         cursor.execute("SELECT * FROM transparency_erasurenotice")
         columns = [c[0] for c in cursor.description]
     assert "customer_id" not in columns
+
+
+def test_a_retention_sweep_tells_each_brand_whose_rows_went(connected, northwind, harbor):
+    """Retention is not the customer's choice, but the brand still hears what went and by
+    which cut-off, so its own copies can go by the same rule; a brand that lost nothing hears
+    nothing."""
+    CustomerBrand.objects.create(customer=connected, brand=harbor.brand, external_ref="hb-9")
+    northwind.endpoint("https://nw.example/h")
+    harbor.endpoint("https://hb.example/h")
+    field = registry.get("event").created_field
+    now = timezone.now()
+    Event.objects.filter(customer=connected).update(**{field: now - timedelta(days=400)})
+
+    services.retention_sweep(now=now)
+
+    (event,) = _events("data.deleted")
+    assert event["data"]["customer_ref"] == "nw-alice"
+    assert event["data"]["scope"] == "retention"
+    days = registry.get("event").retention_for(northwind.brand.sensitivity)
+    assert event["data"]["kinds"] == {
+        "event": {"count": 3, "older_than": bridge.iso(now - timedelta(days=days))}
+    }
+    notice = ErasureNotice.objects.get(public_id=event["data"]["erasure_id"])
+    assert notice.receipt.scope == ReceiptScope.RETENTION
