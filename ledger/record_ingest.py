@@ -40,7 +40,7 @@ from accounts.models import (
     PurposeConsent,
     WebhookEventType,
 )
-from accounts.signals import purposes_changed
+from accounts.signals import consent_withdrawn, purposes_changed
 from accounts.webhooks import webhook_emit
 
 from . import ingest
@@ -299,6 +299,17 @@ class _Batch(RecordValues):
         shaped = sorted({c for c, p, _ in self.consent_changes if p in SHAPES_RESULTS})
         if shaped:
             purposes_changed.send(sender=type(self), customer_ids=shaped)
+        withdrawn: defaultdict[str, set[int]] = defaultdict(set)
+        for cid, purpose, granted in self.consent_changes:
+            if not granted:
+                withdrawn[purpose].add(cid)
+        for purpose, cids in sorted(withdrawn.items()):
+            consent_withdrawn.send(
+                sender=type(self),
+                customer_ids=sorted(cids),
+                purpose=purpose,
+                brand_id=self.brand.pk,
+            )
         others: defaultdict[int, dict[int, str]] = defaultdict(dict)
         for cid, brand_id, ref in CustomerBrand.objects.filter(
             ~Q(brand=self.brand), customer_id__in={c for c, _, _ in self.consent_changes}

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.audit import Actor, audit_record
 from accounts.consent_history import consent_event_record
 from accounts.locks import customer_lock
-from accounts.models import ConsentEvent, Customer, KindSetting, PurposeConsent
+from accounts.models import Brand, ConsentEvent, Customer, KindSetting, PurposeConsent
 from recommendations import services as rec_services
 from recommendations.switches import MODEL_KINDS
 
@@ -177,6 +177,14 @@ def purpose_set_granted(
     if not granted:
         _delete_held_only_under(customer=customer, purpose=purpose, actor=actor)
     return True
+
+
+def on_consent_withdrawn(sender, *, customer_ids, purpose: str, brand_id: int, **kwargs) -> None:
+    """A brand's record withdrew a consent (accounts.signals.consent_withdrawn): delete what
+    was held only under it, as when the customer switches it off, the brand as actor."""
+    brand = Brand.objects.get(pk=brand_id)
+    for customer in Customer.objects.filter(pk__in=customer_ids).order_by("pk"):
+        _delete_held_only_under(customer=customer, purpose=purpose, actor=Actor.brand(brand))
 
 
 def _delete_held_only_under(*, customer: Customer, purpose: str, actor: Actor | None) -> None:

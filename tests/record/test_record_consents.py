@@ -10,6 +10,7 @@ from tests.factories import BrandFactory
 from tests.record import LATER, WHEN, full_record, push
 from tests.record.test_record import summaries
 from transparency import services
+from transparency.models import DeletionReceipt
 from transparency.selectors import purpose_granted
 
 
@@ -115,3 +116,42 @@ def test_brand_collected_consents_are_in_the_hash_chain_with_channel_and_wording
     assert consent_event_digest(row) == row.hash
     row.wording_version = "v9"  # the wording and where are covered by the hash
     assert consent_event_digest(row) != row.hash
+
+
+def test_a_third_party_refusal_the_brand_sends_deletes_the_partner_data_it_held(
+    client, shopper, key, northwind
+):
+    """The brand's own record withdrawing third-party enrichment removes what was held only
+    under it, with a receipt and `data.deleted`, as the customer's own switch does."""
+    webhook_endpoint_create(brand=northwind, url="https://nw.example/hooks", event_types=[])
+    push(client, key, full_record())
+    assert PartnerAttribute.objects.filter(customer=shopper).count() == 1
+    refusal = {
+        "purpose": "third_party",
+        "allowed": False,
+        "collected_at": LATER,
+        "channel": "preference centre",
+        "wording_version": "v3",
+    }
+
+    response = push(client, key, full_record(consents=[refusal], third_party=[]))
+
+    assert response.status_code == 200, response.content
+    assert purpose_granted(customer=shopper, purpose="third_party") is False
+    assert not PartnerAttribute.objects.filter(customer=shopper).exists()
+    receipt = DeletionReceipt.objects.get(customer=shopper)
+    assert receipt.kinds == {"partner_attribute": 1}
+    told = [json.loads(d.payload) for d in WebhookDelivery.objects.order_by("pk")]
+    deleted = [t for t in told if t["type"] == "data.deleted"]
+    assert [d["data"]["kinds"] for d in deleted] == [
+        {
+            "partner_attribute": {
+                "count": 1,
+                "external_ids": ["Acme Data Co/household income band"],
+                "external_ids_complete": True,
+            }
+        }
+    ]
+    # The same refusal again changes nothing and deletes nothing more.
+    push(client, key, full_record(consents=[refusal], third_party=[]))
+    assert DeletionReceipt.objects.filter(customer=shopper).count() == 1
