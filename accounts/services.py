@@ -92,6 +92,16 @@ def brand_customers_create(
     return {ref: c.pk for c, ref in zip(customers, refs, strict=True)}
 
 
+def brand_link_create(*, customer: Customer, brand: Brand, ref: str) -> CustomerBrand:
+    """Link an existing customer to `brand` under the brand's reference `ref`.
+
+    The one way a single link is made (connect, the demo); a brand's new customers come
+    with their links from :func:`brand_customers_create`. Call inside the transaction of
+    the change, which writes its own audit row saying why (connected, demo).
+    """
+    return CustomerBrand.objects.create(customer=customer, brand=brand, external_ref=ref)
+
+
 @transaction.atomic
 def staff_user_upsert(
     *, username: str, password: str, email: str = "", superuser: bool = False

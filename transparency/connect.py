@@ -36,6 +36,7 @@ from accounts.models import (
     KindSetting,
     WebhookEventType,
 )
+from accounts.services import brand_link_create
 from accounts.webhooks import webhook_emit
 from recommendations import services as rec_services
 
@@ -131,7 +132,7 @@ def customer_connect(*, customer: Customer, brand: Brand, ref: str) -> Connected
         raise LinkRefused(LinkRefusal.CONNECTED_ELSEWHERE, brand)
     before = _choices(customer)
     if target.shell_id is None:
-        CustomerBrand.objects.create(customer=customer, brand=brand, external_ref=ref)
+        brand_link_create(customer=customer, brand=brand, ref=ref)
         joined = Connected(customer=customer, counts={"brand_link": 1})
     else:
         shell = Customer.objects.select_related("user").get(pk=target.shell_id)

@@ -22,7 +22,12 @@ from accounts.keys import (
     widget_key_create,
 )
 from accounts.models import CustomerBrand, Sensitivity, WebhookEndpoint
-from accounts.services import brand_upsert, customer_create, staff_user_upsert
+from accounts.services import (
+    brand_link_create,
+    brand_upsert,
+    customer_create,
+    staff_user_upsert,
+)
 from accounts.webhooks import webhook_endpoint_create
 from ledger.services import product_upsert
 
@@ -147,9 +152,7 @@ class Command(BaseCommand):
                 key.save(update_fields=["allowed_origins"])
         customer = user.customer
         if not CustomerBrand.objects.filter(customer=customer, brand=brand).exists():
-            CustomerBrand.objects.create(
-                customer=customer, brand=brand, external_ref=DEMO_CUSTOMER_REF
-            )
+            brand_link_create(customer=customer, brand=brand, ref=DEMO_CUSTOMER_REF)
             audit_record(
                 actor=Actor.system("demo_data"),
                 customer=customer,
