@@ -181,19 +181,38 @@ def purpose_set_granted(
 
 def on_consent_withdrawn(sender, *, customer_ids, purpose: str, brand_id: int, **kwargs) -> None:
     """A brand's record withdrew a consent (accounts.signals.consent_withdrawn): delete what
-    was held only under it, as when the customer switches it off, the brand as actor."""
-    brand = Brand.objects.get(pk=brand_id)
-    for customer in Customer.objects.filter(pk__in=customer_ids).order_by("pk"):
-        _delete_held_only_under(customer=customer, purpose=purpose, actor=Actor.brand(brand))
+    was held only under it, as when the customer switches it off, the brand as actor. One
+    query per such kind finds who holds any, so a batch of refusals from customers holding
+    nothing costs no query per customer."""
+    holders: set[int] = set()
+    for kind in _kinds_held_only_under(purpose):
+        holders.update(
+            kind.get_model()
+            ._default_manager.filter(**{f"{kind.owner}__in": customer_ids})
+            .values_list(kind.owner, flat=True)
+        )
+    if not holders:
+        return
+    actor = Actor.brand(Brand.objects.get(pk=brand_id))
+    for customer in Customer.objects.filter(pk__in=holders).order_by("pk"):
+        _delete_held_only_under(customer=customer, purpose=purpose, actor=actor)
+
+
+def _kinds_held_only_under(purpose: str) -> list[registry.DataKind]:
+    """Kinds obtained only for `purpose` from a third party (partner data under
+    "Third-party enrichment"): with that consent withdrawn they have no basis left."""
+    return [
+        kind
+        for kind in registry.all_kinds()
+        if kind.source == registry.Source.THIRD_PARTY and set(kind.purposes) == {purpose}
+    ]
 
 
 def _delete_held_only_under(*, customer: Customer, purpose: str, actor: Actor | None) -> None:
-    """Consent withdrawn: data obtained only for that purpose (partner data, held under
-    "Third-party enrichment") has no basis left, so it goes, with a receipt and
-    `data.deleted` to its brands, as if the customer had deleted it."""
-    for kind in registry.all_kinds():
-        if kind.source != registry.Source.THIRD_PARTY or set(kind.purposes) != {purpose}:
-            continue
+    """Consent withdrawn: data obtained only for that purpose has no basis left, so it
+    goes, with a receipt and `data.deleted` to its brands, as if the customer had deleted
+    it."""
+    for kind in _kinds_held_only_under(purpose):
         if not kind.rows_for(customer).exists():
             continue
         data_delete(customer=customer, scope=ReceiptScope.KIND, kind_name=kind.name, actor=actor)

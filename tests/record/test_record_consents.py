@@ -155,3 +155,31 @@ def test_a_third_party_refusal_the_brand_sends_deletes_the_partner_data_it_held(
     # The same refusal again changes nothing and deletes nothing more.
     push(client, key, full_record(consents=[refusal], third_party=[]))
     assert DeletionReceipt.objects.filter(customer=shopper).count() == 1
+
+
+def test_a_batch_of_third_party_refusals_costs_no_query_per_customer(client, key):
+    """Refusals from customers who hold no partner data look that up once per kind, not
+    once per customer."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    refusal = {
+        "purpose": "third_party",
+        "allowed": False,
+        "collected_at": LATER,
+        "channel": "preference centre",
+        "wording_version": "v3",
+    }
+
+    def statements(label: str, size: int) -> int:
+        items = [full_record(f"{label}-{n}", third_party=[]) for n in range(size)]
+        for n, item in enumerate(items):
+            item["record"]["addresses"][0]["external_id"] = f"{label}-addr-{n}"
+        push(client, key, *items)  # the customers exist, third-party enrichment allowed
+        for item in items:
+            item["consents"] = [refusal]
+        with CaptureQueriesContext(connection) as queries:
+            assert push(client, key, *items).status_code == 200
+        return len(queries)
+
+    assert statements("a", 3) == statements("b", 30)
