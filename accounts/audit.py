@@ -91,20 +91,6 @@ class AuditEntry:
     reason: str = ""
 
 
-_COLUMNS = [
-    "customer_id",
-    "actor_kind",
-    "actor_user_id",
-    "actor_brand_id",
-    "actor_label",
-    "data_kind",
-    "action",
-    "object_ref",
-    "reason",
-    "created_at",
-]
-
-
 def audit_record_many(*, actor: Actor, entries: Iterable[AuditEntry]) -> int:
     """Write many audit rows by one actor in one statement; returns how many.
 
@@ -122,22 +108,24 @@ def audit_record_many(*, actor: Actor, entries: Iterable[AuditEntry]) -> int:
         label = actor.label[:120]
         rows_insert(
             AuditEvent,
-            _COLUMNS,
-            [
+            ["customer_id", "data_kind", "action", "object_ref", "reason"],
+            (
                 (
                     e.customer_id,
-                    actor.kind,
-                    actor.user_id,
-                    actor.brand_id,
-                    label,
                     e.data_kind[:DATA_KIND_MAX],
                     str(e.action),
                     str(e.object_ref)[:80],
                     e.reason[:200],
-                    now,
                 )
                 for e in entries
-            ],
+            ),
+            same={
+                "actor_kind": actor.kind,
+                "actor_user_id": actor.user_id,
+                "actor_brand_id": actor.brand_id,
+                "actor_label": label,
+                "created_at": now,
+            },
         )
         return len(entries)
     AuditEvent.objects.bulk_create(
