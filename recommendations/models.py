@@ -7,7 +7,7 @@ them like everything else.
 
 from django.db import models
 
-from accounts.models import Brand
+from accounts.models import Brand, Customer
 from ledger.models import DataPoint, Product
 from transparency.registry import SOURCE_CHOICES, Source
 
@@ -58,7 +58,39 @@ class TrainingRun(models.Model):
         return f"{self.brand} run #{self.pk} ({self.state})"
 
 
-class Recommendation(DataPoint):
+class ResultRow(DataPoint):
+    """A row of a brand's result set, rewritten whole by every retrain
+    (``training.writer``: hundreds of thousands of rows in one transaction).
+
+    Its references are kept by that writer, not by database foreign-key constraints: a
+    constraint checks each inserted row with its own lookup at COMMIT (about 2.3 s per
+    reference per 500,000 rows in PostgreSQL, most of a large brand's retrain), while the
+    writer has already locked every customer it writes for (``accounts.locks``), takes only
+    products that still exist and holds the run and brand rows it writes under, and
+    checks the whole result set with one anti-join per reference before it commits.
+    Deletions still reach these rows: erasure and Django's collector follow the relation
+    whatever the constraint. Single-column indexes nothing reads are left out (the
+    (customer, brand, ...) index serves every per-customer lookup).
+    """
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class Recommendation(ResultRow):
     """One recommended product for one customer of one brand, with why.
 
     `explanation` lists the customer's own allowed data points that drove it:
@@ -67,24 +99,37 @@ class Recommendation(DataPoint):
     """
 
     source = models.CharField(max_length=20, choices=SOURCE_CHOICES, default=Source.INFERRED)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
     is_popular = models.BooleanField(default=False)
     explanation = models.JSONField(default=list, blank=True)
     training_run = models.ForeignKey(
-        TrainingRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        TrainingRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:
         ordering = ["brand", "rank"]
-        indexes = [models.Index(fields=["customer", "brand", "rank"])]
+        indexes = [
+            models.Index(fields=["customer", "brand", "rank"]),
+            # The few rows a customer switched off, found without reading the brand's whole
+            # result set (a retrain carries them over: training.writer).
+            models.Index(fields=["brand"], condition=models.Q(in_use=False), name="rec_off"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.rank} product {self.product_id}"
 
 
-class InferredInterest(DataPoint):
+class InferredInterest(ResultRow):
     """A category the customer seems to like, from their allowed activity (weight 0-1)."""
 
     source = models.CharField(max_length=20, choices=SOURCE_CHOICES, default=Source.INFERRED)
@@ -93,13 +138,16 @@ class InferredInterest(DataPoint):
 
     class Meta:
         ordering = ["brand", "-weight"]
-        indexes = [models.Index(fields=["customer", "brand"])]
+        indexes = [
+            models.Index(fields=["customer", "brand"]),
+            models.Index(fields=["brand"], condition=models.Q(in_use=False), name="interest_off"),
+        ]
 
     def __str__(self) -> str:
         return self.category
 
 
-class ContactHourInference(DataPoint):
+class ContactHourInference(ResultRow):
     """The hour of day (0-23, UTC) the customer is most often active with a brand."""
 
     source = models.CharField(max_length=20, choices=SOURCE_CHOICES, default=Source.INFERRED)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
 
 import numpy as np
 from django.conf import settings
@@ -51,6 +53,17 @@ class Fitted:
     recommendations: Recs = dataclasses.field(default_factory=Recs)
     popular: list[int] = dataclasses.field(default_factory=list)
     metrics: dict = dataclasses.field(default_factory=dict)
+    #: With ``fit_and_rank(stream=True)``: the rows as chunks, ranked while they are being
+    #: written (``recommendations`` stays empty), and every customer who may get one.
+    chunks: Iterator[Recs] | None = None
+    customers: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def rows(self) -> Iterator[Recs]:
+        """Every result row, in chunks (ranked now when streamed)."""
+        if self.chunks is not None:
+            yield from self.chunks
+        elif len(self.recommendations):
+            yield self.recommendations
 
 
 def _active(data: TrainingData) -> np.ndarray:
@@ -62,12 +75,29 @@ def fit_and_rank(
     *,
     previous: dict[str, float] | None = None,
     reuse: tuple[str, float, dict] | None = None,
+    stream: bool = False,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Fitted:
     """:func:`_fit_and_rank` with BLAS on one thread: on a machine shared with other workers
     OpenBLAS's spinning threads made EASE's Cholesky 25x slower (10 s instead of 0.4 s at
-    1,682 items, load 6 on 2 cores); parallelism comes from workers, one task each."""
+    1,682 items, load 6 on 2 cores); parallelism comes from workers, one task each.
+
+    ``stream``: fit now, rank later: ``Fitted.chunks`` ranks a chunk of customers each time
+    the writer asks for one, so the database stores one chunk while the next is ranked
+    (the writer's COPY runs in the database server's process, on another core).
+
+    ``meanwhile``: run on this thread while the model is tuned and fitted on another (pure
+    arithmetic that releases the GIL; every database read stays on this thread): training
+    clears the brand's old results then (``writer.brand_results_clear``), the database's
+    work overlapping the fit's. Not called when there is no model to fit.
+    """
     with als.one_blas_thread():
-        return _fit_and_rank(data, previous=previous, reuse=reuse)
+        out = _fit_and_rank(data, previous=previous, reuse=reuse, meanwhile=meanwhile)
+    if not stream and out.chunks is not None:
+        for chunk in out.chunks:
+            out.recommendations.extend(chunk)
+        out.chunks = None
+    return out
 
 
 def _fit_and_rank(
@@ -75,6 +105,7 @@ def _fit_and_rank(
     *,
     previous: dict[str, float] | None = None,
     reuse: tuple[str, float, dict] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Fitted:
     """Fit the brand's model and rank every customer (see the module doc).
 
@@ -104,10 +135,13 @@ def _fit_and_rank(
     out.popular = item_ids[order[listed]][:POPULAR_KEEP].tolist()
 
     out.algorithm = rank.choose(shape[1], threshold=rank.EASE_MAX_ITEMS)
-    out.reg, validation = _reg(data, out.algorithm, shape, previous=previous, reuse=reuse)
-    model = rank.fit(
-        inter.positive, algorithm=out.algorithm, ease_reg=out.reg, als_params=als_params(out.reg)
-    )
+    if meanwhile is None:
+        out.reg, validation, model = _tuned_fit(data, out.algorithm, shape, inter, previous, reuse)
+    else:
+        with futures.ThreadPoolExecutor(max_workers=1) as pool:
+            fitting = pool.submit(_tuned_fit, data, out.algorithm, shape, inter, previous, reuse)
+            meanwhile()
+            out.reg, validation, model = fitting.result()
     categories = crossbrand.categories(data, item_ids, inter.positive)
     out.artefact = Artefact(model, item_ids, user_ids, categories)
     # Personal results need MIN_RATINGS interactions and at least one positive one.
@@ -115,25 +149,59 @@ def _fit_and_rank(
         (np.diff(inter.known.indptr) >= MIN_RATINGS) & (np.diff(inter.positive.indptr) > 0)
     )
     foreign = crossbrand.foreign(data, categories, user_ids[eligible])
-    out.recommendations = _rank_rows(
-        data, out.artefact, inter, eligible, user_ids[eligible], inactive, foreign, factors=True
-    )
-    ranked = set(out.recommendations.customer_ids)
-    counts = np.diff(inter.known.indptr)
-    cold = {
-        int(user_ids[u]): set(item_ids[inter.known[u].indices].tolist())
-        for u in range(shape[0])
-        if int(user_ids[u]) not in ranked or counts[u] < MIN_RATINGS
-    }
-    out.recommendations.extend(popular_rows(cold, out.popular))
+    out.customers = user_ids
     out.metrics = {
         "popular": out.popular,
-        "cold_start_customers": len(cold),
         "positive_signals": int(inter.positive.nnz),
         "cross_brand_customers": foreign.n_allowed if foreign else 0,
         "validation": validation,
     }
+    out.chunks = _ranked_chunks(out, data, inter, eligible, inactive, foreign)
     return out
+
+
+def _ranked_chunks(
+    out: Fitted,
+    data: TrainingData,
+    inter: signals.Interactions,
+    eligible: np.ndarray,
+    inactive: np.ndarray,
+    foreign: crossbrand.Foreign | None,
+) -> Iterator[Recs]:
+    """Personal rows a chunk of customers at a time, then cold-start rows for everyone
+    without a personal pick (counted in ``out.metrics``)."""
+    assert out.artefact is not None
+    user_ids, item_ids = out.artefact.user_ids, out.artefact.item_ids
+    ranked: set[int] = set()
+    with als.one_blas_thread():
+        for chunk in _rank_chunks(
+            data, out.artefact, inter, eligible, user_ids[eligible], inactive, foreign
+        ):
+            ranked.update(chunk.customer_ids)
+            yield chunk
+    counts = np.diff(inter.known.indptr)
+    cold = {
+        int(user_ids[u]): set(item_ids[inter.known[u].indices].tolist())
+        for u in range(len(user_ids))
+        if int(user_ids[u]) not in ranked or counts[u] < MIN_RATINGS
+    }
+    out.metrics["cold_start_customers"] = len(cold)
+    yield popular_rows(cold, out.popular)
+
+
+def _tuned_fit(
+    data: TrainingData,
+    algorithm: rank.Algorithm,
+    shape: tuple[int, int],
+    inter: signals.Interactions,
+    previous: dict[str, float] | None,
+    reuse: tuple[str, float, dict] | None,
+) -> tuple[float, dict, rank.Model]:
+    """The brand's reg (tuned, or reused), its validation figures and the model fitted with
+    it. Pure arithmetic: no database, so it can run on another thread."""
+    reg, validation = _reg(data, algorithm, shape, previous=previous, reuse=reuse)
+    model = rank.fit(inter.positive, algorithm=algorithm, ease_reg=reg, als_params=als_params(reg))
+    return reg, validation, model
 
 
 def _reg(
@@ -191,14 +259,33 @@ def _rank_rows(
     *,
     factors: bool,
 ) -> Recs:
-    """Top-N with cited signals for ``rows`` of ``inter`` (``customers``: their ids), a
-    chunk of users at a time. ``factors``: use the ALS user factors training solved (the
-    same exact solve a fold-in does) instead of solving them again."""
+    """Top-N with cited signals for ``rows`` of ``inter`` (``customers``: their ids).
+    ``factors``: use the ALS user factors training solved (the same exact solve a fold-in
+    does) instead of solving them again."""
+    recs = Recs()
+    for chunk in _rank_chunks(
+        data, artefact, inter, rows, customers, inactive, foreign, factors=factors
+    ):
+        recs.extend(chunk)
+    return recs
+
+
+def _rank_chunks(
+    data: TrainingData,
+    artefact: Artefact,
+    inter: signals.Interactions,
+    rows: np.ndarray,
+    customers: np.ndarray,
+    inactive: np.ndarray,
+    foreign: crossbrand.Foreign | None,
+    *,
+    factors: bool = True,
+) -> Iterator[Recs]:
+    """:func:`_rank_rows` a chunk of users at a time."""
     model = artefact.model
     user_factors = None
     if factors and isinstance(model, als.Model):
         user_factors = model.user_factors[rows]
-    recs = Recs()
     chunks = rank.rank(
         model,
         inter.positive[rows],
@@ -210,8 +297,7 @@ def _rank_rows(
         k=EXPLAIN_ITEMS,
     )
     for chunk in chunks:
-        recs.extend(_personal_rows(data, customers[chunk.rows], artefact.item_ids, chunk, foreign))
-    return recs
+        yield _personal_rows(data, customers[chunk.rows], artefact.item_ids, chunk, foreign)
 
 
 def _personal_rows(data, customers, item_ids, chunk: rank.Ranked, foreign) -> Recs:

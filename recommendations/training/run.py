@@ -2,14 +2,16 @@
 
 Flow of a retrain (:func:`train_brand`): claim the pending TrainingRun with a conditional
 UPDATE (or create it already claimed) -> extract allowed ratings (:mod:`.extract`: numeric
-columns, one query per table) -> :func:`.rank.fit_and_rank`: sparse signals, the model the
-catalogue size picks (EASE up to ``ml.rank.EASE_MAX_ITEMS`` items, ALS above) with its reg
-tuned for this brand on a validation cut of its own data, top-N for every customer in
-chunks of users, explanations from their own points -> artefact -> one transaction
-replaces the brand's result set (:mod:`.writer`), flips the active run and writes one
-audit row per customer touched -> superseded artefacts are deleted (an erased customer's
-data must not survive) -> cache invalidated -> ``signals.training_run_succeeded``. One task
-per brand (``recommendations.train_brand``).
+columns, one query per table) -> one transaction: :func:`.rank.fit_and_rank` fits the model
+the catalogue size picks (EASE up to ``ml.rank.EASE_MAX_ITEMS`` items, ALS above) with its
+reg tuned for this brand on a validation cut of its own data, on a worker thread, while this
+thread locks the customers concerned and deletes the brand's old results
+(:mod:`.writer`); then every customer is ranked in chunks of users, with explanations
+from their own points, each chunk streamed into the table while the next is ranked; the
+artefact is saved, the active run flipped, one audit row written per customer touched ->
+superseded artefacts are deleted (an erased customer's data must not survive) -> cache
+invalidated -> ``signals.training_run_succeeded``. One task per brand
+(``recommendations.train_brand``).
 """
 
 from __future__ import annotations
@@ -115,18 +117,28 @@ def train_brand(
 
 
 def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
-    """Extract, fit and rank, save the artefact at ``path`` (when there is a model), then
-    in one transaction write the results, activate the run and audit."""
+    """Extract, then in one transaction: clear the old results (while the model is fitted
+    on another thread), save the artefact at ``path`` (when there is a model), write the
+    new results as they are ranked, activate the run and audit."""
     data = extract.training_data(brand_id=brand_id)
     fingerprint = _fingerprint(data)
     previous, reuse = _previous_choices(brand_id, fingerprint, data.n_ratings)
-    result = rank.fit_and_rank(data, previous=previous, reuse=reuse)
     artefact = ""
-    if result.artefact is not None:
-        artefact = path
-        artefacts.save(artefact, result.artefact)
     with transaction.atomic():
-        touched = writer.brand_results_replace(brand_id, run_id, data, result)
+        cleared: list[writer.Cleared] = []
+
+        def clear() -> None:
+            cleared.append(writer.brand_results_clear(brand_id, run_id, data))
+
+        result = rank.fit_and_rank(
+            data, previous=previous, reuse=reuse, stream=True, meanwhile=clear
+        )
+        if not cleared:  # nothing to fit: nothing ran meanwhile
+            clear()
+        if result.artefact is not None:
+            artefact = path
+            artefacts.save(artefact, result.artefact)
+        touched = writer.brand_results_fill(cleared[0], result)
         seconds = time.perf_counter() - started
         _activate(run_id, brand_id, fingerprint, data, result, artefact, seconds)
         writer.brand_results_audit(touched, brand_id, "recommendations.train_brand")

@@ -10,10 +10,11 @@ transaction as the results and the flip of the active run.
 import json
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from ledger.models import Product
 from recommendations import services
 from recommendations.models import (
     ContactHourInference,
@@ -21,8 +22,8 @@ from recommendations.models import (
     Recommendation,
     TrainingRun,
 )
+from recommendations.training import extract, writer
 from recommendations.training import rank as training
-from recommendations.training import writer
 from tests.factories import BrandFactory, CustomerFactory, ProductFactory
 from tests.recommendations.conftest import rate
 
@@ -208,7 +209,17 @@ def test_a_retrain_stores_what_it_ranked_and_audits_everyone_touched(
     fit_and_rank = training.fit_and_rank
 
     def spy(data, **kwargs):
-        ranked.append(result := fit_and_rank(data, **kwargs))
+        """Record the rows as the writer takes them (training ranks while it writes)."""
+        result = fit_and_rank(data, **kwargs)
+        ranked.append(seen := services.Recs())
+        chunks = result.chunks if result.chunks is not None else iter([result.recommendations])
+
+        def recording():
+            for chunk in chunks:
+                seen.extend(chunk)
+                yield chunk
+
+        result.chunks = recording()
         return result
 
     monkeypatch.setattr(training, "fit_and_rank", spy)
@@ -223,7 +234,7 @@ def test_a_retrain_stores_what_it_ranked_and_audits_everyone_touched(
 
     second = services.train_brand(brand_id=brand.pk)
 
-    columns = [getattr(ranked[1].recommendations, name) for name in services.Recs.FIELDS]
+    columns = [getattr(ranked[1], name) for name in services.Recs.FIELDS]
     rows = list(zip(*columns, strict=True))
     assert set(Recommendation.objects.filter(customer=bob).values_list("product_id")) != bob_before
     assert stored_recs(brand) == expected(rows, off=[(alice.pk, off.product_id)])
@@ -275,3 +286,96 @@ def test_a_retrain_audits_a_customer_whose_only_row_was_a_contact_hour(
     assert AuditEvent.objects.filter(
         customer=carol, actor_label="recommendations.train_brand", action="recompute"
     ).exists()
+
+
+def test_ranking_while_writing_stores_what_ranking_at_once_gives(shop, crowd, alice, bob):
+    """Training streams its chunks into the write; the rows are those of a whole ranking."""
+    brand, products = shop
+    for product in products["Footwear"][:3]:
+        rate(alice, brand, product, 5.0, days_ago=2)
+        rate(bob, brand, product, 4.0, days_ago=1)
+    data = extract.training_data(brand_id=brand.pk)
+    whole = training.fit_and_rank(data)
+    streamed = training.fit_and_rank(data, stream=True)
+    assert len(streamed.recommendations) == 0 and streamed.chunks is not None
+    rows = services.Recs()
+    for chunk in streamed.rows():
+        rows.extend(chunk)
+    assert len(whole.recommendations) > 0
+    for name in services.Recs.FIELDS:
+        assert getattr(rows, name) == getattr(whole.recommendations, name), name
+    # The cold-start count is filled in once everyone is ranked.
+    assert streamed.metrics["cold_start_customers"] == whole.metrics["cold_start_customers"]
+
+
+def test_a_product_deleted_while_training_gets_no_row_and_nothing_points_nowhere(
+    shop, crowd, alice, alice_history, monkeypatch
+):
+    """Result tables carry no database constraint (models.ResultRow): the writer drops rows
+    for a product deleted after the data was read, and deleting a product, a brand or a
+    customer through the ORM still takes their result rows with them."""
+    brand, _ = shop
+    services.train_brand(brand_id=brand.pk)
+    gone = Recommendation.objects.filter(customer=alice).order_by("rank").first().product
+    training_data = extract.training_data
+
+    def read_then_delete(**kwargs):
+        data = training_data(**kwargs)
+        gone.delete()  # after the data was read (and ranked with it), before the write
+        return data
+
+    monkeypatch.setattr(extract, "training_data", read_then_delete)
+    services.train_brand(brand_id=brand.pk)
+
+    assert Recommendation.objects.filter(customer=alice).exists()
+    assert not Recommendation.objects.filter(product_id=gone.pk).exists()
+    dangling = Recommendation.objects.exclude(product_id__in=Product.objects.values("pk"))
+    assert not dangling.exists()
+    other = Recommendation.objects.filter(brand=brand).first().product
+    other.delete()
+    assert not Recommendation.objects.filter(product_id=other.pk).exists()
+    brand.delete()
+    for model in (Recommendation, InferredInterest, ContactHourInference):
+        assert not model.objects.filter(brand_id=brand.pk).exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="triggers are PostgreSQL's (SQLite: one writer)"
+)
+def test_a_delete_in_plain_sql_takes_the_result_rows_with_it(
+    shop, crowd, alice, bob, alice_history, bob_history
+):
+    """Whoever deletes a customer, a product or a brand (raw SQL here, past the ORM), the
+    result rows pointing at it go in the same statement (migration 0004's triggers)."""
+    brand, _ = shop
+    services.train_brand(brand_id=brand.pk)
+    product = Recommendation.objects.filter(customer=bob).first().product_id
+    assert InferredInterest.objects.filter(customer=alice).exists()
+
+    class Undo(Exception):
+        """Rolls the raw deletes back (other tables' constraints would refuse them)."""
+
+    with pytest.raises(Undo), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM ledger_event WHERE product_id = %s", [product])
+        cursor.execute("DELETE FROM ledger_product WHERE id = %s", [product])
+        assert not Recommendation.objects.filter(product_id=product).exists()
+        cursor.execute("DELETE FROM accounts_customer WHERE id = %s", [alice.pk])
+        assert Recommendation.objects.filter(customer=bob).exists()
+        for model in (Recommendation, InferredInterest, ContactHourInference):
+            assert not model.objects.filter(customer_id=alice.pk).exists()
+        cursor.execute("DELETE FROM accounts_brand WHERE id = %s", [brand.pk])
+        for model in (Recommendation, InferredInterest, ContactHourInference):
+            assert not model.objects.filter(brand_id=brand.pk).exists()
+        raise Undo
+
+
+def test_a_write_for_a_run_or_brand_that_is_gone_stores_nothing(setting):
+    brand, (a, _, _), items, (run, other_run, _) = setting
+    write(brand, [(a, items[0], 1, 0.9, False, why(1))], run_id=run)
+    before = stored_recs(brand)
+    TrainingRun.objects.filter(pk=other_run).delete()
+
+    with pytest.raises(IntegrityError):
+        write(brand, [(a, items[1], 1, 0.5, False, "[]")], run_id=other_run)
+
+    assert stored_recs(brand) == before
