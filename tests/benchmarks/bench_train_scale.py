@@ -164,8 +164,12 @@ def child(db_name: str, brand_id: int) -> dict[str, Any]:
         return wrapper
 
     extract.training_data = timed("extract", extract.training_data)
-    training.fit_and_rank = timed("tune+fit+rank", training.fit_and_rank)
-    writer.brand_results_replace = timed("write", writer.brand_results_replace)
+    # The fit runs on a worker thread while this one locks and clears the old results.
+    training.fit_and_rank = timed("tune+fit | lock+clear", training.fit_and_rank)
+    writer.brand_results_clear = timed("of which lock+clear", writer.brand_results_clear)
+    # Ranking chunks streamed into COPY: the database stores one while the next is ranked.
+    writer.brand_results_fill = timed("rank+write", writer.brand_results_fill)
+    writer.brand_results_audit = timed("audit", writer.brand_results_audit)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     runs = []
     # The first training of a brand tunes its reg (a fit per grid value); a retrain on data
