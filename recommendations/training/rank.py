@@ -94,9 +94,7 @@ def fit_and_rank(
     with als.one_blas_thread():
         out = _fit_and_rank(data, previous=previous, reuse=reuse, meanwhile=meanwhile)
     if not stream and out.chunks is not None:
-        for chunk in out.chunks:
-            out.recommendations.extend(chunk)
-        out.chunks = None
+        out.recommendations, out.chunks = Recs.joined(out.chunks), None
     return out
 
 
@@ -248,28 +246,6 @@ def _validation(choice: tune.Choice | None) -> dict:
     }
 
 
-def _rank_rows(
-    data: TrainingData,
-    artefact: Artefact,
-    inter: signals.Interactions,
-    rows: np.ndarray,
-    customers: np.ndarray,
-    inactive: np.ndarray,
-    foreign: crossbrand.Foreign | None,
-    *,
-    factors: bool,
-) -> Recs:
-    """Top-N with cited signals for ``rows`` of ``inter`` (``customers``: their ids).
-    ``factors``: use the ALS user factors training solved (the same exact solve a fold-in
-    does) instead of solving them again."""
-    recs = Recs()
-    for chunk in _rank_chunks(
-        data, artefact, inter, rows, customers, inactive, foreign, factors=factors
-    ):
-        recs.extend(chunk)
-    return recs
-
-
 def _rank_chunks(
     data: TrainingData,
     artefact: Artefact,
@@ -281,7 +257,9 @@ def _rank_chunks(
     *,
     factors: bool = True,
 ) -> Iterator[Recs]:
-    """:func:`_rank_rows` a chunk of users at a time."""
+    """Top-N with cited signals for ``rows`` of ``inter`` (``customers``: their ids), a chunk
+    of users at a time. ``factors``: use the ALS user factors training solved (the same
+    exact solve a fold-in does) instead of solving them again."""
     model = artefact.model
     user_factors = None
     if factors and isinstance(model, als.Model):
@@ -376,8 +354,10 @@ def _rank_one(
     inactive = ~np.isin(item_ids, list(active))
     customers = np.array([customer_id], dtype=np.int64)
     foreign = crossbrand.foreign(data, artefact.categories, customers)
-    recs = _rank_rows(
-        data, artefact, inter, np.array([0]), customers, inactive, foreign, factors=False
+    recs = Recs.joined(
+        _rank_chunks(
+            data, artefact, inter, np.array([0]), customers, inactive, foreign, factors=False
+        )
     )
     return recs if len(recs) else cold
 

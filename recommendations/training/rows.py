@@ -27,6 +27,14 @@ class Recs:
         self.popular: list[bool] = list(popular)
         self.explanations: list[str] = list(explanations)
 
+    @classmethod
+    def joined(cls, chunks: Iterable[Recs]) -> Recs:
+        """One Recs of every chunk's rows, in order."""
+        out = cls()
+        for chunk in chunks:
+            out.extend(chunk)
+        return out
+
     def extend(self, other: Recs) -> None:
         for name in self.FIELDS:
             getattr(self, name).extend(getattr(other, name))
