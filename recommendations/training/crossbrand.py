@@ -90,7 +90,9 @@ class Foreign:
             ]
             if entries:
                 own = json.loads(explanations[rec])
-                explanations[rec] = json.dumps(own + [json.loads(e) for e in entries])
+                explanations[rec] = json.dumps(
+                    own + [json.loads(e) for e in entries], ensure_ascii=False
+                )
 
 
 def choices(customer_ids: list[int]) -> dict[int, bool]:

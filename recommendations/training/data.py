@@ -103,13 +103,25 @@ class TrainingData:
     def pair_of(self, customer_ids, product_ids) -> np.ndarray:
         """Index of each (customer, product) pair in the ratings (``-1``: not there). The
         ratings are sorted by (customer, product), so this is a binary search."""
-        keys = np.asarray(self.users, dtype=np.int64) * KEY + np.asarray(self.items, np.int64)
+        keys = self._pair_keys
         wanted = np.asarray(customer_ids, dtype=np.int64) * KEY + np.asarray(
             product_ids, dtype=np.int64
         )
         found = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
         hit = (keys[found] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
         return np.where(hit, found, -1)
+
+    @cached_property
+    def _pair_keys(self) -> np.ndarray:
+        return np.asarray(self.users, dtype=np.int64) * KEY + np.asarray(self.items, np.int64)
+
+    @cached_property
+    def cited_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every point that may be cited (:attr:`point_positive`), by pair then newest
+        first, and each one's pair: sorted once, then an explanation's points are a
+        binary search away."""
+        rows = self.newest_first(np.flatnonzero(self.point_positive))
+        return rows, self.point_pairs[rows]
 
     def newest_first(self, rows: np.ndarray) -> np.ndarray:
         """``rows`` (point indices) ordered by pair, then newest first (ties: higher pk)."""
@@ -127,7 +139,7 @@ class TrainingData:
 
     def point_labels(self, rows: np.ndarray, suffix: str = "") -> list[str]:
         """What each point was, in words ("rated X 5★", "bought Y"), as JSON strings."""
-        labels: dict[tuple[str, int, float], str] = {}
+        labels = self._labels.setdefault(suffix, {})
         keys = zip(
             self.point_verbs[rows].tolist(),
             self.point_items[rows].tolist(),
@@ -139,9 +151,16 @@ class TrainingData:
             if key not in labels:
                 verb, pid, value = key
                 name = self.products.get(pid, ("a product",))[0]
-                labels[key] = json.dumps(label_words(verb, name, value) + suffix)
+                words = label_words(verb, name, value) + suffix
+                labels[key] = json.dumps(words, ensure_ascii=False)
             out.append(labels[key])
         return out
+
+    @cached_property
+    def _labels(self) -> dict[str, dict[tuple[str, int, float], str]]:
+        """Labels made so far, per suffix (a customer's strongest items recur in every
+        chunk of explanations)."""
+        return {}
 
     @cached_property
     def _point_order(self) -> np.ndarray:
@@ -163,7 +182,7 @@ class TrainingData:
         explanation ``owners[c]`` (non-decreasing). Each cite contributes the customer's own
         points behind that pair, newest first (at most MAX_POINTS_PER_PAIR), as
         ``{"kind", "pk", "product_id", "label", "date"}`` entries, in cite order: exactly
-        ``json.dumps`` of those dicts. Only the cited pairs' points are read and sorted.
+        ``json.dumps(entries, ensure_ascii=False)``. Only the cited pairs' points are read.
         """
         return explanations_json(self, owners, customer_ids, product_ids, n)
 

@@ -2,8 +2,9 @@
 
 Training writes hundreds of thousands of explanations; building dicts and calling
 ``json.dumps`` per explanation was the slowest part of writing them. The text here is
-exactly ``json.dumps`` of the entries (tests compare the two), built per distinct cited pair
-and joined once.
+exactly ``json.dumps(entries, ensure_ascii=False)`` (tests compare the two: UTF-8, not
+``\\u`` escapes, which COPY would have to escape again), built per distinct cited pair and
+joined once.
 """
 
 from __future__ import annotations
@@ -33,13 +34,10 @@ def explanations_json(data: TrainingData, owners, customer_ids, product_ids, n: 
     # A customer's strongest items explain several of their picks: each distinct pair's
     # entries are built once.
     pairs, cite_pair = np.unique(data.pair_of(customer_ids, product_ids), return_inverse=True)
-    wanted = np.zeros(len(data.users) + 1, dtype=bool)
-    wanted[pairs] = True
-    wanted[-1] = False  # index -1: a pair not in the data (cites nothing)
     # Only points in the product's favour are reasons (a 2-star rating of a pair that is
-    # positive overall, say because it was bought later, is not cited).
-    rows = data.newest_first(np.flatnonzero(wanted[data.point_pairs] & data.point_positive))
-    row_pairs = data.point_pairs[rows]
+    # positive overall, say because it was bought later, is not cited); index -1 is a pair
+    # not in the data (cites nothing).
+    rows, row_pairs = data.cited_order
     lo = np.searchsorted(row_pairs, pairs, side="left")
     hi = np.minimum(np.searchsorted(row_pairs, pairs, side="right"), lo + MAX_POINTS_PER_PAIR)
     lengths = np.where(pairs >= 0, hi - lo, 0)

@@ -379,3 +379,34 @@ def test_a_write_for_a_run_or_brand_that_is_gone_stores_nothing(setting):
         write(brand, [(a, items[1], 1, 0.5, False, "[]")], run_id=other_run)
 
     assert stored_recs(brand) == before
+
+
+def test_explanations_stored_as_written_json_answer_every_json_lookup(setting):
+    """The explanation column keeps its text as written (PostgreSQL ``json``, see
+    models.WrittenJSONField) yet filters, key lookups and reads work as on any JSONField."""
+    brand, customers, items, runs = setting
+    cite = {"kind": "event", "pk": 7, "label": 'rated Shoe 5★ "x" \\ ü', "date": "2026-01-02"}
+    with transaction.atomic():
+        writer.results_write(
+            {"brand_id": brand.pk},
+            recs(
+                [
+                    (customers[0], items[0], 1, 0.5, False, json.dumps([cite], ensure_ascii=False)),
+                    (customers[1], items[1], 1, 0.0, True, "[]"),
+                ]
+            ),
+            [],
+            [],
+            run_id=runs[0],
+        )
+    rows = Recommendation.objects.filter(brand=brand)
+    assert rows.get(customer_id=customers[0]).explanation == [cite]
+    assert list(rows.filter(explanation=[]).values_list("customer_id", flat=True)) == [customers[1]]
+    assert rows.exclude(explanation=[]).get().customer_id == customers[0]
+    if connection.features.supports_json_field_contains:  # (not SQLite)
+        assert rows.filter(explanation__contains=[{"pk": 7}]).count() == 1
+    assert rows.filter(explanation__0__label=cite["label"]).count() == 1
+    assert rows.filter(explanation__0__pk__gt=6).count() == 1
+    assert rows.values_list("explanation", flat=True).get(customer_id=customers[0]) == [cite]
+    rows.filter(customer_id=customers[1]).update(explanation=[{"kind": "order", "pk": 1}])
+    assert rows.get(customer_id=customers[1]).explanation == [{"kind": "order", "pk": 1}]
