@@ -17,6 +17,8 @@ fixed item factors), so their list follows their data within seconds.
 from __future__ import annotations
 
 import dataclasses
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
@@ -173,7 +175,14 @@ def _ranked_chunks(
     ranked: set[int] = set()
     with als.one_blas_thread():
         for chunk in _rank_chunks(
-            data, out.artefact, inter, eligible, user_ids[eligible], inactive, foreign
+            data,
+            out.artefact,
+            inter,
+            eligible,
+            user_ids[eligible],
+            inactive,
+            foreign,
+            ahead=True,
         ):
             ranked.update(chunk.customer_ids)
             yield chunk
@@ -256,10 +265,12 @@ def _rank_chunks(
     foreign: crossbrand.Foreign | None,
     *,
     factors: bool = True,
+    ahead: bool = False,
 ) -> Iterator[Recs]:
     """Top-N with cited signals for ``rows`` of ``inter`` (``customers``: their ids), a chunk
     of users at a time. ``factors``: use the ALS user factors training solved (the same
-    exact solve a fold-in does) instead of solving them again."""
+    exact solve a fold-in does) instead of solving them again. ``ahead``: score the next
+    chunks on a worker thread (:func:`_ahead`) while this one turns a chunk into rows."""
     model = artefact.model
     user_factors = None
     if factors and isinstance(model, als.Model):
@@ -274,8 +285,58 @@ def _rank_chunks(
         n=TOP_N,
         k=EXPLAIN_ITEMS,
     )
-    for chunk in chunks:
+    for chunk in _ahead(chunks) if ahead else chunks:
         yield _personal_rows(data, customers[chunk.rows], artefact.item_ids, chunk, foreign)
+
+
+#: Scored chunks a worker thread may hold ready (each a few MB).
+AHEAD = 2
+
+
+def _ahead(items: Iterator[rank.Ranked], depth: int = AHEAD) -> Iterator[rank.Ranked]:
+    """``items`` produced on a worker thread, up to ``depth`` ahead of the consumer.
+
+    Scoring and top-N are numpy work that releases the GIL; the rows, explanations' text
+    and COPY lines built from them are Python work that holds it. A brand's retrain was
+    bound by the one thread doing both, with a core idle while the database stored rows
+    faster than they came. The worker stops when the consumer does (an error in the
+    write, say); its own errors are raised here."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def hand(item: object, error: BaseException | None = None) -> bool:
+        """Queue ``item`` unless the consumer has stopped (then False)."""
+        while not stop.is_set():
+            try:
+                ready.put((item, error), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not hand(item):
+                    return
+            hand(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            hand(done, exc)
+
+    worker = threading.Thread(target=produce, name="rank-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _personal_rows(data, customers, item_ids, chunk: rank.Ranked, foreign) -> Recs:

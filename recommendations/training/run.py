@@ -37,6 +37,7 @@ STALE_RUNNING = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
 STALE_PENDING = timedelta(hours=1)
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 RETRAIN_LOCK_SPACE = 0x52455452  # "RETR": this module's advisory-lock namespace
+TASK = "recommendations.train_brand"  # the actor of a retrain's audit rows
 
 
 def brand_requests_lock(brand_id: int) -> None:
@@ -128,7 +129,7 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
         cleared: list[writer.Cleared] = []
 
         def clear() -> None:
-            cleared.append(writer.brand_results_clear(brand_id, run_id, data))
+            cleared.append(writer.brand_results_clear(brand_id, run_id, data, task=TASK))
 
         result = rank.fit_and_rank(
             data, previous=previous, reuse=reuse, stream=True, meanwhile=clear
@@ -141,7 +142,8 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
         touched = writer.brand_results_fill(cleared[0], result)
         seconds = time.perf_counter() - started
         _activate(run_id, brand_id, fingerprint, data, result, artefact, seconds)
-        writer.brand_results_audit(touched, brand_id, "recommendations.train_brand")
+        # Those whose results changed and were not audited while clearing: new customers.
+        writer.brand_results_audit(touched - cleared[0].audited, brand_id, TASK)
     # Committed (tasks call this outside any transaction): now the old artefacts and the
     # cached results they shaped can go.
     _after_commit(brand_id, touched, artefact)

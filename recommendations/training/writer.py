@@ -1,7 +1,7 @@
 """Training results -> the database: replace a scope's result set, audit, drop caches.
 
 One transaction replaces a brand's (or one customer's) rows with plain-SQL bulk inserts
-(``accounts.bulk.rows_insert``: executemany on SQLite, COPY on PostgreSQL) and writes one
+(``accounts.bulk``: executemany on SQLite, COPY on PostgreSQL) and writes one
 audit row per customer touched (``audit_record_many``, streamed above its fast-path size).
 A customer's "keep but don't use" on an inferred row survives its recomputation.
 
@@ -17,11 +17,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Iterable, Iterator
 
+import numpy as np
 from django.core.cache import cache
 from django.db import IntegrityError, connection
 
 from accounts.audit import Actor, AuditEntry, audit_record_many
-from accounts.bulk import now_db, rows_insert
+from accounts.bulk import columns_insert, now_db, rows_insert
 from accounts.locks import customers_lock
 from accounts.models import Brand
 from ledger.models import Product, Source
@@ -45,22 +46,17 @@ class Cleared:
     products: set[int]  # the products rows may point at
     off: dict[str, set[tuple]]  # the keys switched off before, per table
     before: set[int] = dataclasses.field(default_factory=set)  # customers who had a row
+    audited: set[int] = dataclasses.field(default_factory=set)  # audited while clearing
     interests: list = dataclasses.field(default_factory=list)
     hours: list = dataclasses.field(default_factory=list)
 
 
-def brand_results_replace(
-    brand_id: int, run_id: int, data: TrainingData, result: Fitted
-) -> set[int]:
-    """Replace the brand's result set (inside the caller's transaction); returns the
-    customers whose results changed (everyone with a row before or after)."""
-    return brand_results_fill(brand_results_clear(brand_id, run_id, data), result)
-
-
-def brand_results_clear(brand_id: int, run_id: int, data: TrainingData) -> Cleared:
-    """Lock every customer the brand's new results may concern and delete the old ones
-    (inside the caller's transaction; training runs this while the model is being fitted
-    on another thread, see ``rank.fit_and_rank(meanwhile=...)``)."""
+def brand_results_clear(brand_id: int, run_id: int, data: TrainingData, *, task: str) -> Cleared:
+    """Lock every customer the brand's new results may concern, delete the old ones and
+    audit the customers whose results change whatever the model says (inside the caller's
+    transaction; training runs this while the model is being fitted on another thread, see
+    ``rank.fit_and_rank(meanwhile=...)``). The caller audits the rest once the fill says
+    who they are: ``brand_results_fill(...) - cleared.audited``."""
     scope = {"brand_id": brand_id}
     before: set[int] = set()
     # Everyone with a row before: a customer whose only row goes (a contact hour, say) is
@@ -77,6 +73,14 @@ def brand_results_clear(brand_id: int, run_id: int, data: TrainingData) -> Clear
     alive = customers_lock(before | may_get_rows | profiled)
     cleared = results_clear(scope, run_id, product_ids=None, alive=alive)
     cleared.before, cleared.interests, cleared.hours = before, interests, hours
+    # Everyone who had a row (now deleted) or gets a profile row is touched whatever the
+    # ranking gives: audited now, while the model is still fitting, with the audit rows'
+    # deferred reference checks run here rather than at COMMIT (about 2 s at 50,000
+    # customers, off the retrain's critical path).
+    cleared.audited = (before | profiled) & alive
+    brand_results_audit(cleared.audited, brand_id, task)
+    if connection.vendor == "postgresql":
+        connection.check_constraints()
     return cleared
 
 
@@ -185,21 +189,31 @@ def results_fill(cleared: Cleared, recs: Iterable[Recs], interests: list, hours:
     now = now_db()
     same = {"brand_id": brand_id, "source": Source.INFERRED, "created_at": now, "updated_at": now}
     written: set[int] = set()
+    held = np.fromiter(products, dtype=np.int64, count=len(products))
+    found = None if alive is None else np.fromiter(alive, dtype=np.int64, count=len(alive))
 
-    def rec_rows() -> Iterator[tuple]:
+    def rec_columns() -> Iterator[tuple[list, ...]]:
         for chunk in recs:
-            for cid, pid, rank, score, popular, why in zip(
-                *(getattr(chunk, name) for name in Recs.FIELDS), strict=True
-            ):
-                if (alive is not None and cid not in alive) or pid not in products:
-                    continue  # erased, or a product deleted, since the data was read
-                written.add(cid)
-                yield (cid, (cid, pid) not in off_recs, pid, rank, score, popular, why)
+            # Rows of customers erased, or products deleted, since the data was read go.
+            keep = np.isin(np.asarray(chunk.product_ids, dtype=np.int64), held)
+            if found is not None:
+                keep &= np.isin(np.asarray(chunk.customer_ids, dtype=np.int64), found)
+            columns = [getattr(chunk, name) for name in Recs.FIELDS]
+            if not keep.all():
+                take = np.flatnonzero(keep).tolist()
+                columns = [[column[i] for i in take] for column in columns]
+            cids, pids, ranks, scores, popular, why = columns
+            written.update(cids)
+            if off_recs:  # the customers' "keep but don't use" carried over
+                in_use = [(c, p) not in off_recs for c, p in zip(cids, pids, strict=True)]
+            else:
+                in_use = [True] * len(cids)
+            yield cids, in_use, pids, ranks, scores, popular, why
 
-    rows_insert(
+    columns_insert(
         Recommendation,
         ["customer_id", "in_use", "product_id", "rank", "score", "is_popular", "explanation"],
-        rec_rows(),
+        rec_columns(),
         same={**same, "training_run_id": cleared.run_id},
     )
     rows_insert(

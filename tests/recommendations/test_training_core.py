@@ -1,6 +1,8 @@
 """The product's training on the sparse core: fold-in equals training, positive reasons in
 words, per-brand tuning stored on the run, and signals across brands only with consent."""
 
+import itertools
+import time
 from datetime import timedelta
 
 import numpy as np
@@ -185,3 +187,34 @@ def test_the_artefact_round_trips(shop, crowd, alice, alice_history, monkeypatch
         assert np.array_equal(loaded.item_ids, fitted.artefact.item_ids)
         assert loaded.categories is not None
         assert type(loaded.model) is type(fitted.artefact.model)
+
+
+def test_chunks_ranked_ahead_arrive_in_order_with_the_workers_error_and_stop_with_the_reader():
+    """Training scores the next chunks on a worker thread (rank._ahead): same items, same
+    order; an error there is raised to the reader; a reader that stops (a failed write)
+    stops the worker instead of leaving it ranking a whole brand for nobody."""
+    _ahead = training._ahead
+    assert list(_ahead(iter(range(50)), depth=2)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise ValueError("scoring failed")
+
+    failing = _ahead(broken())
+    assert next(failing) == 1
+    with pytest.raises(ValueError, match="scoring failed"):
+        next(failing)
+
+    produced: list[int] = []
+
+    def endless():
+        for i in itertools.count():
+            produced.append(i)
+            yield i
+
+    reader = _ahead(endless(), depth=2)
+    assert next(reader) == 0
+    reader.close()  # joins the worker
+    stopped_at = len(produced)
+    time.sleep(0.3)
+    assert len(produced) == stopped_at <= 5
