@@ -20,7 +20,7 @@ import dataclasses
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
 
 import numpy as np
@@ -59,6 +59,13 @@ class Fitted:
     #: written (``recommendations`` stays empty), and every customer who may get one.
     chunks: Iterator[Recs] | None = None
     customers: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: The worker scoring ``chunks`` ahead (stopped by :meth:`close`).
+    scored: Ahead | None = None
+
+    def close(self) -> None:
+        """Stop scoring chunks nobody will read (a write that failed before reading)."""
+        if self.scored is not None:
+            self.scored.close()
 
     def rows(self) -> Iterator[Recs]:
         """Every result row, in chunks (ranked now when streamed)."""
@@ -79,22 +86,26 @@ def fit_and_rank(
     reuse: tuple[str, float, dict] | None = None,
     stream: bool = False,
     meanwhile: Callable[[], object] | None = None,
+    warm: Artefact | None = None,
 ) -> Fitted:
     """:func:`_fit_and_rank` with BLAS on one thread: on a machine shared with other workers
     OpenBLAS's spinning threads made EASE's Cholesky 25x slower (10 s instead of 0.4 s at
     1,682 items, load 6 on 2 cores); parallelism comes from workers, one task each.
 
-    ``stream``: fit now, rank later: ``Fitted.chunks`` ranks a chunk of customers each time
-    the writer asks for one, so the database stores one chunk while the next is ranked
-    (the writer's COPY runs in the database server's process, on another core).
+    A worker thread tunes and fits the model, then scores customers a chunk at a time
+    ahead of the reader (:class:`Ahead`; pure arithmetic that releases the GIL, every
+    database read stays on this thread). ``stream``: ``Fitted.chunks`` turns each scored
+    chunk into rows when the writer asks for it, so the database stores one chunk while
+    the next is made (the writer's COPY runs in the database server's process); without
+    it every row is made now.
 
-    ``meanwhile``: run on this thread while the model is tuned and fitted on another (pure
-    arithmetic that releases the GIL; every database read stays on this thread): training
+    ``meanwhile``: run on this thread while the worker fits and starts scoring: training
     clears the brand's old results then (``writer.brand_results_clear``), the database's
-    work overlapping the fit's. Not called when there is no model to fit.
+    work overlapping the arithmetic. Not called when there is no model to fit.
+    ``warm``: the brand's previous model, a starting point for ALS (:func:`_tuned_fit`).
     """
     with als.one_blas_thread():
-        out = _fit_and_rank(data, previous=previous, reuse=reuse, meanwhile=meanwhile)
+        out = _fit_and_rank(data, previous=previous, reuse=reuse, meanwhile=meanwhile, warm=warm)
     if not stream and out.chunks is not None:
         out.recommendations, out.chunks = Recs.joined(out.chunks), None
     return out
@@ -106,6 +117,7 @@ def _fit_and_rank(
     previous: dict[str, float] | None = None,
     reuse: tuple[str, float, dict] | None = None,
     meanwhile: Callable[[], object] | None = None,
+    warm: Artefact | None = None,
 ) -> Fitted:
     """Fit the brand's model and rank every customer (see the module doc).
 
@@ -134,21 +146,38 @@ def _fit_and_rank(
     listed = ~inactive[order] & crowd[order]
     out.popular = item_ids[order[listed]][:POPULAR_KEEP].tolist()
 
-    out.algorithm = rank.choose(shape[1], threshold=rank.EASE_MAX_ITEMS)
-    if meanwhile is None:
-        out.reg, validation, model = _tuned_fit(data, out.algorithm, shape, inter, previous, reuse)
-    else:
-        with futures.ThreadPoolExecutor(max_workers=1) as pool:
-            fitting = pool.submit(_tuned_fit, data, out.algorithm, shape, inter, previous, reuse)
-            meanwhile()
-            out.reg, validation, model = fitting.result()
+    out.algorithm = algorithm = rank.choose(shape[1], threshold=rank.EASE_MAX_ITEMS)
     categories = crossbrand.categories(data, item_ids, inter.positive)
-    out.artefact = Artefact(model, item_ids, user_ids, categories)
     # Personal results need MIN_RATINGS interactions and at least one positive one.
     eligible = np.flatnonzero(
         (np.diff(inter.known.indptr) >= MIN_RATINGS) & (np.diff(inter.positive.indptr) > 0)
     )
+    # Other brands' signals are read with the rest of the data, before the worker starts
+    # (every database read stays on this thread).
     foreign = crossbrand.foreign(data, categories, user_ids[eligible])
+    fitted: futures.Future = futures.Future()
+
+    def fit_then_score() -> Iterator[rank.Ranked]:
+        try:
+            found = _tuned_fit(data, algorithm, shape, inter, previous, reuse, warm)
+        except BaseException as exc:
+            fitted.set_exception(exc)
+            raise
+        fitted.set_result(found)
+        artefact = Artefact(found[2], item_ids, user_ids, categories)
+        yield from _scored(artefact, inter, eligible, inactive, foreign)
+
+    # One worker fits, then scores customers chunk by chunk ahead of the writer, while
+    # this thread runs ``meanwhile`` (the database clearing the old results).
+    scored = Ahead(fit_then_score(), depth=AHEAD)
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        out.reg, validation, model = fitted.result()
+    except BaseException:
+        scored.close()
+        raise
+    out.artefact = Artefact(model, item_ids, user_ids, categories)
     out.customers = user_ids
     out.metrics = {
         "popular": out.popular,
@@ -156,8 +185,38 @@ def _fit_and_rank(
         "cross_brand_customers": foreign.n_allowed if foreign else 0,
         "validation": validation,
     }
-    out.chunks = _ranked_chunks(out, data, inter, eligible, inactive, foreign)
+    out.scored = scored
+    out.chunks = _ranked_chunks(out, data, inter, eligible, scored, foreign)
     return out
+
+
+def _scored(
+    artefact: Artefact,
+    inter: signals.Interactions,
+    rows: np.ndarray,
+    inactive: np.ndarray,
+    foreign: crossbrand.Foreign | None,
+    *,
+    factors: bool = True,
+) -> Iterator[rank.Ranked]:
+    """Top-N and cited items for ``rows`` of ``inter``, a chunk of users at a time (pure
+    arithmetic). ``factors``: use the ALS user factors training solved (the same exact
+    solve a fold-in does) instead of solving them again."""
+    model = artefact.model
+    user_factors = None
+    if factors and isinstance(model, als.Model):
+        user_factors = model.user_factors[rows]
+    with als.one_blas_thread():
+        yield from rank.rank(
+            model,
+            inter.positive[rows],
+            inter.known[rows],
+            user_factors=user_factors,
+            excluded=inactive,
+            foreign=foreign.core if foreign else None,
+            n=TOP_N,
+            k=EXPLAIN_ITEMS,
+        )
 
 
 def _ranked_chunks(
@@ -165,27 +224,21 @@ def _ranked_chunks(
     data: TrainingData,
     inter: signals.Interactions,
     eligible: np.ndarray,
-    inactive: np.ndarray,
+    scored: Iterable[rank.Ranked],
     foreign: crossbrand.Foreign | None,
 ) -> Iterator[Recs]:
     """Personal rows a chunk of customers at a time, then cold-start rows for everyone
     without a personal pick (counted in ``out.metrics``)."""
     assert out.artefact is not None
     user_ids, item_ids = out.artefact.user_ids, out.artefact.item_ids
+    customers = user_ids[eligible]
     ranked: set[int] = set()
+    # BLAS's thread limit is process-wide: held while the worker scores for this reader.
     with als.one_blas_thread():
-        for chunk in _rank_chunks(
-            data,
-            out.artefact,
-            inter,
-            eligible,
-            user_ids[eligible],
-            inactive,
-            foreign,
-            ahead=True,
-        ):
-            ranked.update(chunk.customer_ids)
-            yield chunk
+        for chunk in scored:
+            rows = _personal_rows(data, customers[chunk.rows], item_ids, chunk, foreign)
+            ranked.update(rows.customer_ids)
+            yield rows
     counts = np.diff(inter.known.indptr)
     cold = {
         int(user_ids[u]): set(item_ids[inter.known[u].indices].tolist())
@@ -203,12 +256,45 @@ def _tuned_fit(
     inter: signals.Interactions,
     previous: dict[str, float] | None,
     reuse: tuple[str, float, dict] | None,
+    warm: Artefact | None = None,
 ) -> tuple[float, dict, rank.Model]:
     """The brand's reg (tuned, or reused), its validation figures and the model fitted with
-    it. Pure arithmetic: no database, so it can run on another thread."""
+    it. Pure arithmetic: no database, so it can run on another thread. ``warm``: the
+    brand's previous model; an ALS fit with a reused reg starts from its factors (a few
+    iterations instead of a fit from random factors, see ``als.Params.warm_iterations``)."""
     reg, validation = _reg(data, algorithm, shape, previous=previous, reuse=reuse)
-    model = rank.fit(inter.positive, algorithm=algorithm, ease_reg=reg, als_params=als_params(reg))
+    start = None
+    if algorithm == "als" and warm is not None and reuse is not None and reuse[1] == reg:
+        start = _warm_start(warm, data, als_params(reg))
+    model = rank.fit(
+        inter.positive,
+        algorithm=algorithm,
+        ease_reg=reg,
+        als_params=als_params(reg),
+        als_start=start,
+    )
+    if start is not None:
+        validation = {**validation, "warm_start_iterations": als_params(reg).warm_iterations}
     return reg, validation, model
+
+
+#: Share of the customers and of the products the previous model must know for a warm
+#: start; below it (a brand that changed a lot), the fit starts from random factors.
+WARM_MIN_KNOWN = 0.8
+
+
+def _warm_start(warm: Artefact, data: TrainingData, params: als.Params) -> np.ndarray | None:
+    """The previous ALS model's item factors, aligned with this training's products, when
+    it is the same kind of model and knows nearly all of them (and their customers: user
+    factors are not stored, every iteration solves them from the items first)."""
+    model = warm.model
+    if not isinstance(model, als.Model) or model.item_factors.shape[1] != params.factors:
+        return None
+    items, known_items = als.aligned(warm.item_ids, model.item_factors, data.item_index[0])
+    known_users = np.isin(data.user_index[0], warm.user_ids).mean() if len(warm.user_ids) else 0
+    if min(known_users, known_items) < WARM_MIN_KNOWN:
+        return None
+    return items
 
 
 def _reg(
@@ -263,80 +349,75 @@ def _rank_chunks(
     customers: np.ndarray,
     inactive: np.ndarray,
     foreign: crossbrand.Foreign | None,
-    *,
-    factors: bool = True,
-    ahead: bool = False,
 ) -> Iterator[Recs]:
-    """Top-N with cited signals for ``rows`` of ``inter`` (``customers``: their ids), a chunk
-    of users at a time. ``factors``: use the ALS user factors training solved (the same
-    exact solve a fold-in does) instead of solving them again. ``ahead``: score the next
-    chunks on a worker thread (:func:`_ahead`) while this one turns a chunk into rows."""
-    model = artefact.model
-    user_factors = None
-    if factors and isinstance(model, als.Model):
-        user_factors = model.user_factors[rows]
-    chunks = rank.rank(
-        model,
-        inter.positive[rows],
-        inter.known[rows],
-        user_factors=user_factors,
-        excluded=inactive,
-        foreign=foreign.core if foreign else None,
-        n=TOP_N,
-        k=EXPLAIN_ITEMS,
-    )
-    for chunk in _ahead(chunks) if ahead else chunks:
+    """Result rows for ``rows`` of ``inter`` (``customers``: their ids), their ALS factors
+    solved from their signals (fold-in)."""
+    for chunk in _scored(artefact, inter, rows, inactive, foreign, factors=False):
         yield _personal_rows(data, customers[chunk.rows], artefact.item_ids, chunk, foreign)
 
 
-#: Scored chunks a worker thread may hold ready (each a few MB).
-AHEAD = 2
+#: Scored chunks the worker may hold ready for the writer: a chunk's picks and cites are
+#: about 200 KB, so the worker can bank a few seconds of scoring while the old results are
+#: being cleared (about 25 MB at most).
+AHEAD = 128
 
 
-def _ahead(items: Iterator[rank.Ranked], depth: int = AHEAD) -> Iterator[rank.Ranked]:
-    """``items`` produced on a worker thread, up to ``depth`` ahead of the consumer.
+class Ahead:
+    """``items`` produced on a worker thread started now, up to ``depth`` ahead of the
+    reader.
 
-    Scoring and top-N are numpy work that releases the GIL; the rows, explanations' text
-    and COPY lines built from them are Python work that holds it. A brand's retrain was
-    bound by the one thread doing both, with a core idle while the database stored rows
-    faster than they came. The worker stops when the consumer does (an error in the
-    write, say); its own errors are raised here."""
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
+    The model's fit and the scoring are numpy work that releases the GIL; the rows,
+    explanations' text and COPY lines built from them are Python work that holds it. A
+    large brand's retrain was bound by one thread doing both, with a core idle while the
+    database stored rows faster than they came. The worker stops when the reader does
+    (:meth:`close`, also on an error in the write); its own errors are raised to the
+    reader."""
 
-    def hand(item: object, error: BaseException | None = None) -> bool:
-        """Queue ``item`` unless the consumer has stopped (then False)."""
-        while not stop.is_set():
+    _DONE = object()
+
+    def __init__(self, items: Iterator, depth: int) -> None:
+        self._ready: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._items = items
+        self._worker = threading.Thread(target=self._produce, name="rank-ahead", daemon=True)
+        self._worker.start()
+
+    def _hand(self, item: object, error: BaseException | None = None) -> bool:
+        """Queue ``item`` unless the reader has stopped (then False)."""
+        while not self._stop.is_set():
             try:
-                ready.put((item, error), timeout=0.1)
+                self._ready.put((item, error), timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
+    def _produce(self) -> None:
         try:
-            for item in items:
-                if not hand(item):
+            for item in self._items:
+                if not self._hand(item):
                     return
-            hand(done)
-        except BaseException as exc:  # handed to the consumer, raised there
-            hand(done, exc)
+            self._hand(self._DONE)
+        except BaseException as exc:  # handed to the reader, raised there
+            self._hand(self._DONE, exc)
 
-    worker = threading.Thread(target=produce, name="rank-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item, error = ready.get()
-            if item is done:
-                if error is not None:
-                    raise error
-                return
-            yield item
-    finally:
-        stop.set()
-        worker.join()
+    def __iter__(self) -> Iterator:
+        try:
+            while True:
+                item, error = self._ready.get()
+                if item is self._DONE:
+                    if error is not None:
+                        raise error
+                    return
+                yield item
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the worker (after the item it is making) and wait for it."""
+        self._stop.set()
+        if self._worker is not threading.current_thread():
+            self._worker.join()
 
 
 def _personal_rows(data, customers, item_ids, chunk: rank.Ranked, foreign) -> Recs:
@@ -416,9 +497,7 @@ def _rank_one(
     customers = np.array([customer_id], dtype=np.int64)
     foreign = crossbrand.foreign(data, artefact.categories, customers)
     recs = Recs.joined(
-        _rank_chunks(
-            data, artefact, inter, np.array([0]), customers, inactive, foreign, factors=False
-        )
+        _rank_chunks(data, artefact, inter, np.array([0]), customers, inactive, foreign)
     )
     return recs if len(recs) else cold
 

@@ -29,6 +29,7 @@ from .. import selectors, signals
 from ..ml import persist
 from ..models import TrainingRun
 from . import artefacts, extract, rank, writer
+from .artefacts import Artefact
 from .data import TrainingData
 
 log = logging.getLogger(__name__)
@@ -132,14 +133,22 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
             cleared.append(writer.brand_results_clear(brand_id, run_id, data, task=TASK))
 
         result = rank.fit_and_rank(
-            data, previous=previous, reuse=reuse, stream=True, meanwhile=clear
+            data,
+            previous=previous,
+            reuse=reuse,
+            stream=True,
+            meanwhile=clear,
+            warm=_previous_model(brand_id, reuse),
         )
-        if not cleared:  # nothing to fit: nothing ran meanwhile
-            clear()
-        if result.artefact is not None:
-            artefact = path
-            artefacts.save(artefact, result.artefact)
-        touched = writer.brand_results_fill(cleared[0], result)
+        try:
+            if not cleared:  # nothing to fit: nothing ran meanwhile
+                clear()
+            if result.artefact is not None:
+                artefact = path
+                artefacts.save(artefact, result.artefact)
+            touched = writer.brand_results_fill(cleared[0], result)
+        finally:
+            result.close()  # the scoring worker, if the write stopped reading it
         seconds = time.perf_counter() - started
         _activate(run_id, brand_id, fingerprint, data, result, artefact, seconds)
         # Those whose results changed and were not audited while clearing: new customers.
@@ -147,6 +156,21 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
     # Committed (tasks call this outside any transaction): now the old artefacts and the
     # cached results they shaped can go.
     _after_commit(brand_id, touched, artefact)
+
+
+def _previous_model(brand_id: int, reuse: tuple[str, float, dict] | None) -> Artefact | None:
+    """The brand's active model when this run reuses its algorithm and reg (a retrain on
+    nearly the same signals): ALS starts from its factors (``rank._tuned_fit``)."""
+    if reuse is None or reuse[0] != "als":
+        return None
+    active = (
+        TrainingRun.objects.filter(brand_id=brand_id, is_active=True, algorithm="als")
+        .values_list("artefact_path", "reg")
+        .first()
+    )
+    if active is None or active[1] != reuse[1]:
+        return None
+    return artefacts.model_load(active[0])
 
 
 def _fingerprint(data: TrainingData) -> str:

@@ -189,18 +189,17 @@ def test_the_artefact_round_trips(shop, crowd, alice, alice_history, monkeypatch
         assert type(loaded.model) is type(fitted.artefact.model)
 
 
-def test_chunks_ranked_ahead_arrive_in_order_with_the_workers_error_and_stop_with_the_reader():
-    """Training scores the next chunks on a worker thread (rank._ahead): same items, same
-    order; an error there is raised to the reader; a reader that stops (a failed write)
-    stops the worker instead of leaving it ranking a whole brand for nobody."""
-    _ahead = training._ahead
-    assert list(_ahead(iter(range(50)), depth=2)) == list(range(50))
+def test_chunks_scored_ahead_arrive_in_order_with_the_workers_error_and_stop_with_the_reader():
+    """Training fits and scores on a worker thread (rank.Ahead): same items, same order; an
+    error there is raised to the reader; a reader that stops (a failed write) stops the
+    worker instead of leaving it scoring a whole brand for nobody."""
+    assert list(training.Ahead(iter(range(50)), depth=2)) == list(range(50))
 
     def broken():
         yield 1
         raise ValueError("scoring failed")
 
-    failing = _ahead(broken())
+    failing = iter(training.Ahead(broken(), depth=2))
     assert next(failing) == 1
     with pytest.raises(ValueError, match="scoring failed"):
         next(failing)
@@ -212,9 +211,17 @@ def test_chunks_ranked_ahead_arrive_in_order_with_the_workers_error_and_stop_wit
             produced.append(i)
             yield i
 
-    reader = _ahead(endless(), depth=2)
-    assert next(reader) == 0
-    reader.close()  # joins the worker
+    reader = training.Ahead(endless(), depth=2)
+    time.sleep(0.2)
+    reader.close()  # never read: stopped and joined all the same
+    stopped_at = len(produced)
+    time.sleep(0.3)
+    assert len(produced) == stopped_at <= 4
+
+    produced.clear()
+    reading = iter(training.Ahead(endless(), depth=2))
+    assert next(reading) == 0
+    reading.close()  # a reader that stops half-way
     stopped_at = len(produced)
     time.sleep(0.3)
     assert len(produced) == stopped_at <= 5
