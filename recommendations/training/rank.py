@@ -201,22 +201,25 @@ def _scored(
 ) -> Iterator[rank.Ranked]:
     """Top-N and cited items for ``rows`` of ``inter``, a chunk of users at a time (pure
     arithmetic). ``factors``: use the ALS user factors training solved (the same exact
-    solve a fold-in does) instead of solving them again."""
+    solve a fold-in does) instead of solving them again.
+
+    BLAS's thread limit is process-wide, so it is not set here, on whatever thread scores:
+    the caller holds it for as long as chunks are scored (``fit_and_rank``, ``rank_one``,
+    and a streamed training's whole transaction, ``run._train``)."""
     model = artefact.model
     user_factors = None
     if factors and isinstance(model, als.Model):
         user_factors = model.user_factors[rows]
-    with als.one_blas_thread():
-        yield from rank.rank(
-            model,
-            inter.positive[rows],
-            inter.known[rows],
-            user_factors=user_factors,
-            excluded=inactive,
-            foreign=foreign.core if foreign else None,
-            n=TOP_N,
-            k=EXPLAIN_ITEMS,
-        )
+    yield from rank.rank(
+        model,
+        inter.positive[rows],
+        inter.known[rows],
+        user_factors=user_factors,
+        excluded=inactive,
+        foreign=foreign.core if foreign else None,
+        n=TOP_N,
+        k=EXPLAIN_ITEMS,
+    )
 
 
 def _ranked_chunks(
@@ -233,12 +236,10 @@ def _ranked_chunks(
     user_ids, item_ids = out.artefact.user_ids, out.artefact.item_ids
     customers = user_ids[eligible]
     ranked: set[int] = set()
-    # BLAS's thread limit is process-wide: held while the worker scores for this reader.
-    with als.one_blas_thread():
-        for chunk in scored:
-            rows = _personal_rows(data, customers[chunk.rows], item_ids, chunk, foreign)
-            ranked.update(rows.customer_ids)
-            yield rows
+    for chunk in scored:
+        rows = _personal_rows(data, customers[chunk.rows], item_ids, chunk, foreign)
+        ranked.update(rows.customer_ids)
+        yield rows
     counts = np.diff(inter.known.indptr)
     cold = {
         int(user_ids[u]): set(item_ids[inter.known[u].indices].tolist())

@@ -26,7 +26,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from .. import selectors, signals
-from ..ml import persist
+from ..ml import als, persist
 from ..models import TrainingRun
 from . import artefacts, extract, rank, writer
 from .artefacts import Artefact
@@ -126,7 +126,9 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
     fingerprint = _fingerprint(data)
     previous, reuse = _previous_choices(brand_id, fingerprint, data.n_ratings)
     artefact = ""
-    with transaction.atomic():
+    # BLAS on one thread (process-wide) for as long as the worker fits and scores chunks,
+    # which goes on while they are written (see rank.fit_and_rank).
+    with als.one_blas_thread(), transaction.atomic():
         cleared: list[writer.Cleared] = []
 
         def clear() -> None:
