@@ -93,6 +93,20 @@ class WrittenJSONField(models.JSONField):
         return super().from_db_value(value, expression, connection)
 
 
+def _json_introspected() -> None:
+    """Django's PostgreSQL introspection names ``jsonb`` columns but not ``json`` ones (a
+    KeyError in ``get_field_type``, so in ``inspectdb`` and in any scan of every column):
+    ``json`` is a JSONField too."""
+    try:
+        from django.db.backends.postgresql.introspection import DatabaseIntrospection
+    except ImportError:  # no PostgreSQL driver installed: nothing to introspect
+        return
+    DatabaseIntrospection.data_types_reverse.setdefault(114, "JSONField")  # pg_type json
+
+
+_json_introspected()
+
+
 class ResultRow(DataPoint):
     """A row of a brand's result set, rewritten whole by every retrain
     (``training.writer``: hundreds of thousands of rows in one transaction).

@@ -410,3 +410,17 @@ def test_explanations_stored_as_written_json_answer_every_json_lookup(setting):
     assert rows.values_list("explanation", flat=True).get(customer_id=customers[0]) == [cite]
     rows.filter(customer_id=customers[1]).update(explanation=[{"kind": "order", "pk": 1}])
     assert rows.get(customer_id=customers[1]).explanation == [{"kind": "order", "pk": 1}]
+
+
+@pytest.mark.django_db
+def test_the_explanation_column_is_introspected_as_json():
+    """Scans of every column (inspectdb, the card-number sweep) can read its type."""
+    with connection.cursor() as cursor:
+        description = connection.introspection.get_table_description(
+            cursor, Recommendation._meta.db_table
+        )
+    (column,) = [c for c in description if c.name == "explanation"]
+    assert connection.introspection.get_field_type(column.type_code, column) in {
+        "JSONField",
+        "TextField",  # SQLite
+    }
