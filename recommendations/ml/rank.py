@@ -75,13 +75,11 @@ def fit(
     algorithm: Algorithm | None = None,
     ease_reg: float = EASE_REG,
     als_params: als.Params = als.DEFAULT,
-    als_start: np.ndarray | None = None,
 ) -> Model:
-    """Fit the model ``algorithm`` names (default: :func:`choose` by catalogue size);
-    ``als_start``: ALS item factors to start from (:func:`.als.fit`)."""
+    """Fit the model ``algorithm`` names (default: :func:`choose` by catalogue size)."""
     if (algorithm or choose(positive.shape[1])) == "ease":
         return EaseModel(ease.fit(positive, ease_reg), ease_reg)
-    return als.fit(positive, als_params, start=als_start)
+    return als.fit(positive, als_params)
 
 
 def top_n(

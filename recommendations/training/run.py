@@ -29,7 +29,6 @@ from .. import selectors, signals
 from ..ml import als, persist
 from ..models import TrainingRun
 from . import artefacts, extract, rank, writer
-from .artefacts import Artefact
 from .data import TrainingData
 
 log = logging.getLogger(__name__)
@@ -140,7 +139,6 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
             reuse=reuse,
             stream=True,
             meanwhile=clear,
-            warm=_previous_model(brand_id, reuse),
         )
         try:
             if not cleared:  # nothing to fit: nothing ran meanwhile
@@ -158,21 +156,6 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
     # Committed (tasks call this outside any transaction): now the old artefacts and the
     # cached results they shaped can go.
     _after_commit(brand_id, touched, artefact)
-
-
-def _previous_model(brand_id: int, reuse: tuple[str, float, dict] | None) -> Artefact | None:
-    """The brand's active model when this run reuses its algorithm and reg (a retrain on
-    nearly the same signals): ALS starts from its factors (``rank._tuned_fit``)."""
-    if reuse is None or reuse[0] != "als":
-        return None
-    active = (
-        TrainingRun.objects.filter(brand_id=brand_id, is_active=True, algorithm="als")
-        .values_list("artefact_path", "reg")
-        .first()
-    )
-    if active is None or active[1] != reuse[1]:
-        return None
-    return artefacts.model_load(active[0])
 
 
 def _fingerprint(data: TrainingData) -> str:
