@@ -46,6 +46,10 @@ class TrainingRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When a customer's switch-off or deletion (or a retention sweep) last asked for this
+    # run: data that went. No model that may have read data since withdrawn is a starting
+    # point for another (training.run._warm_source); kept on the brand's runs for good.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -54,22 +54,30 @@ def customer_recompute_request(*, customer_id: int) -> None:
 
 
 @transaction.atomic
-def brand_retrain_request(*, brand_id: int, reason: str) -> bool:
+def brand_retrain_request(*, brand_id: int, reason: str, withdrawn: bool = False) -> bool:
     """Ask for a retrain soon; returns True when a new run was asked for.
 
     A run still waiting absorbs the request, so a burst of switch-offs and deletions costs
     one retrain. It starts RETRAIN_DEBOUNCE_SECONDS after the first request of the burst (a
     short countdown through the outbox, never a long broker ETA). What the run trained
-    without is marked when it succeeds (signals.training_run_succeeded)."""
+    without is marked when it succeeds (signals.training_run_succeeded).
+
+    ``withdrawn``: data went (a switch-off, a deletion, a retention sweep). The time is
+    kept on the run asked for (or the one waiting), so no model that may have read the
+    data is the starting point of a later one (training.run._warm_source)."""
     brand_requests_lock(brand_id)
+    now = timezone.now()
     waiting = TrainingRun.objects.filter(
         brand_id=brand_id,
         state=TrainingRun.State.PENDING,
-        created_at__gte=timezone.now() - STALE_PENDING,
-    ).exists()
-    if waiting:
+        created_at__gte=now - STALE_PENDING,
+    )
+    absorbed = waiting.update(withdrawn_at=now) > 0 if withdrawn else waiting.exists()
+    if absorbed:
         return False
-    run = TrainingRun.objects.create(brand_id=brand_id, reason=reason[:60])
+    run = TrainingRun.objects.create(
+        brand_id=brand_id, reason=reason[:60], withdrawn_at=now if withdrawn else None
+    )
     outbox.enqueue(
         task="recommendations.train_brand",
         kwargs={"brand_id": brand_id, "run_id": run.pk},

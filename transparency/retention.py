@@ -118,7 +118,9 @@ def retention_sweep(*, now: datetime | None = None) -> int:
         for customer_id in per_customer:
             rec_services.customer_recompute_request(customer_id=customer_id)
         for brand_id in sorted(brands):
-            rec_services.brand_retrain_request(brand_id=brand_id, reason="retention sweep")
+            rec_services.brand_retrain_request(
+                brand_id=brand_id, reason="retention sweep", withdrawn=True
+            )
     return total
 
 

@@ -58,7 +58,7 @@ def retrain_without(
     was claimed (recommendations.services.training_run_claim)."""
     brand_ids = sorted(set(brand_ids))
     for brand_id in brand_ids:
-        rec_services.brand_retrain_request(brand_id=brand_id, reason=reason)
+        rec_services.brand_retrain_request(brand_id=brand_id, reason=reason, withdrawn=True)
     now = timezone.now()
     RetrainMark.objects.bulk_create(
         [

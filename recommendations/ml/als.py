@@ -32,6 +32,10 @@ class Params:
     reg: float = 10.0
     alpha: float = 1.0
     iterations: int = 8
+    #: Iterations of a warm start (:func:`fit` ``start``): from the factors of the brand's
+    #: previous model on nearly the same signals, a few more steps reach where 8 from random
+    #: factors do (``tests/benchmarks/bench_train_scale.py`` prints the lists' agreement).
+    warm_iterations: int = 3
     seed: int = 0
     #: ``implicit``'s own threads (0: one per core). A worker trains one brand per task and
     #: shares its machine with other workers, so training asks for 1 (``services``).
@@ -86,14 +90,39 @@ def _solver(params: Params, item_factors: np.ndarray | None = None) -> Alternati
     return solver
 
 
-def fit(positive: sparse.csr_matrix, params: Params = DEFAULT) -> Model:
-    """Fit on a (users, items) matrix of positive signal weights (confidence = alpha * w)."""
+def fit(
+    positive: sparse.csr_matrix,
+    params: Params = DEFAULT,
+    start: np.ndarray | None = None,
+) -> Model:
+    """Fit on a (users, items) matrix of positive signal weights (confidence = alpha * w).
+
+    ``start``: item factors to start from instead of random ones (aligned with the
+    matrix's columns, see :func:`aligned`): ``params.warm_iterations`` steps, each solving
+    the users from the items first, as every iteration does."""
     x = sparse.csr_matrix(positive, dtype=np.float32)
     solver = _solver(params)
+    if start is not None:
+        solver.item_factors = np.ascontiguousarray(start, dtype=np.float32)
+        solver.iterations = params.warm_iterations
     with one_blas_thread():
         solver.fit(x, show_progress=False)
     items = np.ascontiguousarray(solver.item_factors, dtype=np.float32)
     return Model(_solve_users(_solver(params, items), x), items, params)
+
+
+def aligned(old_ids: np.ndarray, old: np.ndarray, new_ids: np.ndarray, seed: int = 0):
+    """Factors of ``new_ids`` taken from ``old`` (rows of ``old_ids``), and the share found;
+    ids not found get small random factors, as ``implicit`` starts every one."""
+    out = np.random.default_rng(seed).random((len(new_ids), old.shape[1]), dtype=np.float32)
+    out *= 0.01
+    if len(old_ids) == 0 or len(new_ids) == 0:
+        return out, 0.0
+    order = np.argsort(old_ids, kind="stable")
+    at = np.minimum(np.searchsorted(old_ids[order], new_ids), len(old_ids) - 1)
+    hit = old_ids[order[at]] == new_ids
+    out[hit] = old[order[at[hit]]]
+    return out, float(hit.mean())
 
 
 def fold_in(model: Model, rows: sparse.csr_matrix) -> np.ndarray:

@@ -75,11 +75,13 @@ def fit(
     algorithm: Algorithm | None = None,
     ease_reg: float = EASE_REG,
     als_params: als.Params = als.DEFAULT,
+    als_start: np.ndarray | None = None,
 ) -> Model:
-    """Fit the model ``algorithm`` names (default: :func:`choose` by catalogue size)."""
+    """Fit the model ``algorithm`` names (default: :func:`choose` by catalogue size);
+    ``als_start``: ALS item factors to start from (:func:`.als.fit`)."""
     if (algorithm or choose(positive.shape[1])) == "ease":
         return EaseModel(ease.fit(positive, ease_reg), ease_reg)
-    return als.fit(positive, als_params)
+    return als.fit(positive, als_params, start=als_start)
 
 
 def top_n(

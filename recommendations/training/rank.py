@@ -61,6 +61,8 @@ class Fitted:
     customers: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     #: The worker scoring ``chunks`` ahead (stopped by :meth:`close`).
     scored: Ahead | None = None
+    #: ALS iterations run from the previous model's factors (0: fitted from random ones).
+    warm_iterations: int = 0
 
     def close(self) -> None:
         """Stop scoring chunks nobody will read (a write that failed before reading)."""
@@ -86,6 +88,7 @@ def fit_and_rank(
     reuse: tuple[str, float, dict] | None = None,
     stream: bool = False,
     meanwhile: Callable[[], object] | None = None,
+    warm: Artefact | None = None,
 ) -> Fitted:
     """:func:`_fit_and_rank` with BLAS on one thread: on a machine shared with other workers
     OpenBLAS's spinning threads made EASE's Cholesky 25x slower (10 s instead of 0.4 s at
@@ -101,9 +104,10 @@ def fit_and_rank(
     ``meanwhile``: run on this thread while the worker fits and starts scoring: training
     clears the brand's old results then (``writer.brand_results_clear``), the database's
     work overlapping the arithmetic. Not called when there is no model to fit.
+    ``warm``: the brand's previous model, a starting point for ALS (:func:`_tuned_fit`).
     """
     with als.one_blas_thread():
-        out = _fit_and_rank(data, previous=previous, reuse=reuse, meanwhile=meanwhile)
+        out = _fit_and_rank(data, previous=previous, reuse=reuse, meanwhile=meanwhile, warm=warm)
     if not stream and out.chunks is not None:
         out.recommendations, out.chunks = Recs.joined(out.chunks), None
     return out
@@ -115,6 +119,7 @@ def _fit_and_rank(
     previous: dict[str, float] | None = None,
     reuse: tuple[str, float, dict] | None = None,
     meanwhile: Callable[[], object] | None = None,
+    warm: Artefact | None = None,
 ) -> Fitted:
     """Fit the brand's model and rank every customer (see the module doc).
 
@@ -156,7 +161,7 @@ def _fit_and_rank(
 
     def fit_then_score() -> Iterator[rank.Ranked]:
         try:
-            found = _tuned_fit(data, algorithm, shape, inter, previous, reuse)
+            found = _tuned_fit(data, algorithm, shape, inter, previous, reuse, warm)
         except BaseException as exc:
             fitted.set_exception(exc)
             raise
@@ -170,7 +175,7 @@ def _fit_and_rank(
     try:
         if meanwhile is not None:
             meanwhile()
-        out.reg, validation, model = fitted.result()
+        out.reg, validation, model, out.warm_iterations = fitted.result()
     except BaseException:
         scored.close()
         raise
@@ -254,14 +259,47 @@ def _tuned_fit(
     inter: signals.Interactions,
     previous: dict[str, float] | None,
     reuse: tuple[str, float, dict] | None,
-) -> tuple[float, dict, rank.Model]:
-    """The brand's reg (tuned, or reused), its validation figures and the model fitted with
-    it. Pure arithmetic: no database, so it can run on another thread. Always from random
-    factors: a start from the previous model's would carry data withdrawn since into a run
-    that marks it "trained without" (transparency.retrains)."""
+    warm: Artefact | None = None,
+) -> tuple[float, dict, rank.Model, int]:
+    """The brand's reg (tuned, or reused), its validation figures, the model fitted with it
+    and how many iterations started from ``warm``'s factors (0: none). Pure arithmetic: no
+    database, so it can run on another thread.
+
+    ``warm``: the brand's previous model, given only when it read no data withdrawn since
+    (``run._warm_source``). An ALS fit with a reused reg starts from its item factors: a
+    few iterations (``als.Params.warm_iterations``) instead of a fit from random factors.
+    """
     reg, validation = _reg(data, algorithm, shape, previous=previous, reuse=reuse)
-    model = rank.fit(inter.positive, algorithm=algorithm, ease_reg=reg, als_params=als_params(reg))
-    return reg, validation, model
+    start = None
+    if algorithm == "als" and warm is not None and reuse is not None and reuse[1] == reg:
+        start = _warm_start(warm, data, als_params(reg))
+    model = rank.fit(
+        inter.positive,
+        algorithm=algorithm,
+        ease_reg=reg,
+        als_params=als_params(reg),
+        als_start=start,
+    )
+    return reg, validation, model, 0 if start is None else als_params(reg).warm_iterations
+
+
+#: Share of the customers and of the products the previous model must know for a warm
+#: start; below it (a brand that changed a lot), the fit starts from random factors.
+WARM_MIN_KNOWN = 0.8
+
+
+def _warm_start(warm: Artefact, data: TrainingData, params: als.Params) -> np.ndarray | None:
+    """The previous ALS model's item factors, aligned with this training's products, when
+    it is the same kind of model and knows nearly all of them (and their customers: user
+    factors are not stored, every iteration solves them from the items first)."""
+    model = warm.model
+    if not isinstance(model, als.Model) or model.item_factors.shape[1] != params.factors:
+        return None
+    items, known_items = als.aligned(warm.item_ids, model.item_factors, data.item_index[0])
+    known_users = np.isin(data.user_index[0], warm.user_ids).mean() if len(warm.user_ids) else 0
+    if min(known_users, known_items) < WARM_MIN_KNOWN:
+        return None
+    return items
 
 
 def _reg(

@@ -16,9 +16,10 @@ invalidated -> ``signals.training_run_succeeded``. One task per brand
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +30,7 @@ from .. import selectors, signals
 from ..ml import als, persist
 from ..models import TrainingRun
 from . import artefacts, extract, rank, writer
+from .artefacts import Artefact
 from .data import TrainingData
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,7 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
     data = extract.training_data(brand_id=brand_id)
     fingerprint = _fingerprint(data)
     previous, reuse = _previous_choices(brand_id, fingerprint, data.n_ratings)
+    warm = _warm_source(brand_id, reuse)
     artefact = ""
     # BLAS on one thread (process-wide) for as long as the worker fits and scores chunks,
     # which goes on while they are written (see rank.fit_and_rank).
@@ -139,6 +142,7 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
             reuse=reuse,
             stream=True,
             meanwhile=clear,
+            warm=warm.artefact if warm else None,
         )
         try:
             if not cleared:  # nothing to fit: nothing ran meanwhile
@@ -149,6 +153,12 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
             touched = writer.brand_results_fill(cleared[0], result)
         finally:
             result.close()  # the scoring worker, if the write stopped reading it
+        if warm is not None and result.warm_iterations:
+            result.metrics["warm_start"] = {
+                "from_run": warm.run_id,
+                "iterations": result.warm_iterations,
+                "lineage_read_from": warm.lineage_read_from,
+            }
         seconds = time.perf_counter() - started
         _activate(run_id, brand_id, fingerprint, data, result, artefact, seconds)
         # Those whose results changed and were not audited while clearing: new customers.
@@ -156,6 +166,51 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
     # Committed (tasks call this outside any transaction): now the old artefacts and the
     # cached results they shaped can go.
     _after_commit(brand_id, touched, artefact)
+
+
+@dataclasses.dataclass(frozen=True)
+class WarmSource:
+    """The brand's active model, as a starting point for this run's ALS fit."""
+
+    artefact: Artefact
+    run_id: int
+    #: When the oldest model in its chain of warm starts read its data (ISO time): all
+    #: the data anything this start carries was read from then on.
+    lineage_read_from: str
+
+
+def _warm_source(brand_id: int, reuse: tuple[str, float, dict] | None) -> WarmSource | None:
+    """The brand's active model when this run reuses its algorithm and reg (a retrain on
+    nearly the same signals), so ALS can start from its factors (``rank._tuned_fit``).
+
+    Never a model that may have read data withdrawn since: a switch-off, deletion, erasure
+    or retention sweep at or after the time its chain of warm starts first read its data
+    (``TrainingRun.withdrawn_at``, set by ``services.brand_retrain_request``) means a fit
+    from random factors. So a run that answers a withdrawal ("trained without it",
+    transparency.retrains) starts from nothing that read it, and neither does any run
+    after it. (The request and the claim take the brand's request lock: a withdrawal
+    not committed when this run read its data is later than the run's ``started_at``,
+    and the next run sees it.)"""
+    if reuse is None or reuse[0] != "als":
+        return None
+    active = (
+        TrainingRun.objects.filter(brand_id=brand_id, is_active=True, algorithm="als")
+        .values_list("pk", "artefact_path", "reg", "started_at", "metrics")
+        .first()
+    )
+    if active is None or active[2] != reuse[1]:
+        return None
+    run_id, path, _, started_at, metrics = active
+    if started_at is None:  # never claimed: not a run that read anything
+        return None
+    lineage = (metrics or {}).get("warm_start", {}).get("lineage_read_from")
+    read_from = datetime.fromisoformat(lineage) if lineage else started_at
+    if TrainingRun.objects.filter(brand_id=brand_id, withdrawn_at__gte=read_from).exists():
+        return None
+    artefact = artefacts.model_load(path)
+    if artefact is None:  # its file went: a fit from random factors
+        return None
+    return WarmSource(artefact, run_id, read_from.isoformat())
 
 
 def _fingerprint(data: TrainingData) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from accounts import outbox
 from accounts.models import Purpose, PurposeConsent
 from ledger.models import Event
 from recommendations import selectors, services
@@ -16,8 +17,11 @@ from recommendations.ml import rank, tune
 from recommendations.models import Recommendation, TrainingRun
 from recommendations.training import artefacts
 from recommendations.training import rank as training
+from recommendations.training import run as training_run
 from tests.factories import BrandFactory, CustomerFactory, ProductFactory
 from tests.recommendations.conftest import rate
+from transparency import services as transparency
+from transparency.models import RetrainMark
 
 
 def lists(customer, brand=None) -> list[tuple[int, int, float, bool]]:
@@ -225,3 +229,82 @@ def test_chunks_scored_ahead_arrive_in_order_with_the_workers_error_and_stop_wit
     stopped_at = len(produced)
     time.sleep(0.3)
     assert len(produced) == stopped_at <= 5
+
+
+def test_an_als_retrain_starts_from_a_model_only_while_nothing_it_read_was_withdrawn(
+    shop, monkeypatch
+):
+    """A retrain reusing the tuned reg starts ALS from the active model's item factors,
+    unless data was withdrawn (switched off, deleted, erased, expired) at or after the
+    time that model's chain of warm starts read its data: the run that answers a
+    switch-off ("trained without it") is fitted from random factors, and so is any run
+    after a withdrawal that a warm-started model may have read."""
+    brand, products = shop
+    monkeypatch.setattr(rank, "EASE_MAX_ITEMS", 0)
+    monkeypatch.setattr(outbox, "publish", lambda *a, **kw: False)  # requests stay pending
+    many_customers(brand, products)
+    first = services.train_brand(brand_id=brand.pk)
+    assert first.algorithm == "als" and first.metrics["validation"]["tuned"]
+    assert "warm_start" not in first.metrics  # tuned: from random factors
+
+    second = services.train_brand(brand_id=brand.pk)
+    assert second.metrics["warm_start"] == {
+        "from_run": first.pk,
+        "iterations": 3,
+        "lineage_read_from": first.started_at.isoformat(),
+    }
+
+    events = Event.objects.filter(brand=brand).order_by("pk")
+    off = events[0]
+    transparency.datapoint_set_in_use(
+        customer=off.customer, kind_name="event", pk=off.pk, in_use=False
+    )
+    asked = TrainingRun.objects.get(brand=brand, state="pending")
+    assert asked.withdrawn_at is not None
+    third = services.train_brand(brand_id=brand.pk, run_id=asked.pk)
+    assert third.metrics["validation"]["reused_from_run"] == first.pk  # warm was possible
+    assert "warm_start" not in third.metrics
+    assert RetrainMark.objects.get(choice__customer=off.customer).training_run_id == third.pk
+
+    fourth = services.train_brand(brand_id=brand.pk)  # nothing went since the third read
+    assert fourth.metrics["warm_start"]["from_run"] == third.pk
+    assert fourth.metrics["warm_start"]["lineage_read_from"] == third.started_at.isoformat()
+
+    # A switch-off that lands after a run decided to start warm: that run may have read the
+    # data, so it does not answer the switch-off, and the next run starts from nothing.
+    late = events.exclude(customer=off.customer)[0]
+    decided = training_run._warm_source
+
+    def switched_off_right_after(brand_id, reuse):
+        source = decided(brand_id, reuse)
+        transparency.datapoint_set_in_use(
+            customer=late.customer, kind_name="event", pk=late.pk, in_use=False
+        )
+        return source
+
+    monkeypatch.setattr(training_run, "_warm_source", switched_off_right_after)
+    fifth = services.train_brand(brand_id=brand.pk)
+    monkeypatch.setattr(training_run, "_warm_source", decided)
+    assert fifth.metrics["warm_start"]["from_run"] == fourth.pk
+    mark = RetrainMark.objects.get(choice__customer=late.customer)
+    assert mark.training_run_id is None
+    asked = TrainingRun.objects.get(brand=brand, state="pending")
+    sixth = services.train_brand(brand_id=brand.pk, run_id=asked.pk)
+    assert "warm_start" not in sixth.metrics
+    mark.refresh_from_db()
+    assert mark.training_run_id == sixth.pk
+
+
+def test_a_withdrawal_joining_a_waiting_retrain_marks_it(shop, monkeypatch):
+    """A burst costs one retrain: a switch-off absorbed by a run already waiting (asked for
+    by new data, say) still makes that run, and every one after it, start ALS from
+    random factors rather than from a model that read the data."""
+    brand, _ = shop
+    monkeypatch.setattr(outbox, "publish", lambda *a, **kw: False)
+    assert services.brand_retrain_request(brand_id=brand.pk, reason="new data")
+    waiting = TrainingRun.objects.get(brand=brand)
+    assert waiting.withdrawn_at is None
+    assert not services.brand_retrain_request(brand_id=brand.pk, reason="off", withdrawn=True)
+    waiting.refresh_from_db()
+    assert waiting.withdrawn_at is not None
+    assert TrainingRun.objects.filter(brand=brand).count() == 1

@@ -259,7 +259,7 @@ def test_a_point_deletion_shows_its_impact_first_and_leaves_a_receipt(
     assert ("customer_recompute_request", {"customer_id": alice.pk}) in no_hooks
     assert (
         "brand_retrain_request",
-        {"brand_id": brand.pk, "reason": "deletion (point)"},
+        {"brand_id": brand.pk, "reason": "deletion (point)", "withdrawn": True},
     ) in no_hooks
     assert AuditEvent.objects.filter(customer=alice, action="delete", data_kind="order").exists()
 

@@ -88,3 +88,14 @@ def test_the_task_runs_the_sweep(alice):
         EventFactory(customer=alice)
 
     assert retention_sweep.delay().get() == 1
+
+
+def test_the_sweep_asks_for_a_retrain_without_what_expired(alice, rec_calls):
+    """Expired rows that shaped a brand's model are withdrawn data, as a deletion is: the
+    retrain asked for starts from no model that read them (recommendations' warm start)."""
+    with freeze_time("2026-01-01"):
+        old = EventFactory(customer=alice)
+    with freeze_time("2027-06-01"):
+        services.retention_sweep()
+    asked = [kw for name, kw in rec_calls if name == "brand_retrain_request"]
+    assert asked == [{"brand_id": old.brand_id, "reason": "retention sweep", "withdrawn": True}]

@@ -40,7 +40,10 @@ def test_switching_a_point_off_is_recorded_and_asks_for_a_recompute(
     assert hooks == [
         ("customer_recompute_request", {"customer_id": alice.pk}),
         # The brand's model read it: retrained without it (transparency.retrains).
-        ("brand_retrain_request", {"brand_id": event.brand_id, "reason": "data point off"}),
+        (
+            "brand_retrain_request",
+            {"brand_id": event.brand_id, "reason": "data point off", "withdrawn": True},
+        ),
     ]
 
 
