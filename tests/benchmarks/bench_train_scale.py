@@ -147,7 +147,10 @@ def child(db_name: str, brand_id: int) -> dict[str, Any]:
     from django.db import connections
 
     connections["default"].settings_dict["NAME"] = db_name
+    from django.utils import timezone
+
     from recommendations import services
+    from recommendations.models import TrainingRun
     from recommendations.training import extract, writer
     from recommendations.training import rank as training
 
@@ -174,24 +177,33 @@ def child(db_name: str, brand_id: int) -> dict[str, Any]:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     runs = []
     # The first training of a brand tunes its reg (a fit per grid value); a retrain on data
-    # that moved < 10% reuses it (services.RETUNE_SHARE), as the second run here does.
-    for _ in range(2):
+    # that moved < 10% reuses it (services.RETUNE_SHARE), as the second run here does, and
+    # starts ALS from the first model's factors. The third follows a withdrawal (as a
+    # switch-off records it): from random factors, as every run answering one is.
+    agreement = None
+    for what in ("first run, reg tuned", "retrain, tuned reg reused", "retrain after a switch-off"):
+        if what.endswith("switch-off"):
+            TrainingRun.objects.filter(brand_id=brand_id).update(withdrawn_at=timezone.now())
         phases.clear()
         start, cpu = time.perf_counter(), _cpu_s()
         run = services.train_brand(brand_id=brand_id, reason="bench")
         wall = time.perf_counter() - start
         runs.append(
             {
+                "what": what,
                 "wall": wall,
                 "cpu": _cpu_s() - cpu,
                 "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "tuned": "reused_from_run" not in run.metrics.get("validation", {}),
+                "warm": bool(run.metrics.get("warm_start")),
                 "phases": dict(phases),
             }
         )
+        if runs[-1]["warm"]:  # while its starting point's file is still there
+            agreement = _warm_agreement(brand_id, run)
     return {
         "runs": runs,
-        "warm_agreement": _warm_agreement(brand_id, run),
+        "warm_agreement": agreement,
         "wall": runs[-1]["wall"],
         "base_mb": base,
         "peak_mb": runs[-1]["peak_mb"],
@@ -281,7 +293,8 @@ def _line(r: dict[str, Any], vendor: str) -> str:
         gb = run["peak_mb"] / 1024
         phases = ", ".join(f"{k} {v:.1f}s" for k, v in run["phases"].items())
         ok = "ok" if run["wall"] <= TARGET_SECONDS and gb <= TARGET_GB else "MISS"
-        what = "first run, reg tuned" if run["tuned"] else "retrain, tuned reg reused"
+        start = "from the previous model's factors" if run["warm"] else "from random factors"
+        what = f"{run['what']} ({start})"
         lines.append(
             f"   {what}: {run['wall']:.1f} s (target {TARGET_SECONDS:g}; CPU "
             f"{run.get('cpu', float('nan')):.1f} s in this process), peak RSS so far "
