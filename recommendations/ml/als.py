@@ -95,7 +95,20 @@ def fit(
     params: Params = DEFAULT,
     start: np.ndarray | None = None,
 ) -> Model:
-    """Fit on a (users, items) matrix of positive signal weights (confidence = alpha * w).
+    """Fit on a (users, items) matrix of positive signal weights (confidence = alpha * w):
+    :func:`fit_items`, then every user's exact factors given them."""
+    x = sparse.csr_matrix(positive, dtype=np.float32)
+    items = fit_items(x, params, start)
+    return Model(_solve_users(_solver(params, items), x), items, params)
+
+
+def fit_items(
+    positive: sparse.csr_matrix,
+    params: Params = DEFAULT,
+    start: np.ndarray | None = None,
+) -> np.ndarray:
+    """The item factors of a fit (users' factors can be solved from them when needed, as
+    :func:`fold_in` does: tuning ranks only its validation users).
 
     ``start``: item factors to start from instead of random ones (aligned with the
     matrix's columns, see :func:`aligned`): ``params.warm_iterations`` steps, each solving
@@ -107,8 +120,7 @@ def fit(
         solver.iterations = params.warm_iterations
     with one_blas_thread():
         solver.fit(x, show_progress=False)
-    items = np.ascontiguousarray(solver.item_factors, dtype=np.float32)
-    return Model(_solve_users(_solver(params, items), x), items, params)
+    return np.ascontiguousarray(solver.item_factors, dtype=np.float32)
 
 
 def aligned(old_ids: np.ndarray, old: np.ndarray, new_ids: np.ndarray, seed: int = 0):

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from . import als, rank, signals
+from . import rank, signals
 
 #: Top-N lists are scored at this depth (Recall@20 is the deepest metric).
 DEPTH = 20
@@ -120,8 +120,9 @@ def model_lists(model: rank.Model, split: Holdout, *, depth: int = DEPTH) -> np.
     short personal lists filled with popular items as the product fills them."""
     rows = split.users
     positive, known = split.train.positive[rows], split.train.known[rows]
-    factors = model.user_factors[rows] if isinstance(model, als.Model) else None
-    chunks = rank.rank(model, positive, known, user_factors=factors, n=depth, k=0)
+    # ALS users' factors solved from their training rows (what the fit gave them, exactly;
+    # a model fitted for tuning has none of its own).
+    chunks = rank.rank(model, positive, known, n=depth, k=0)
     lists = np.vstack([chunk.items for chunk in chunks] or [np.empty((0, depth), np.int64)])
     return fill_popular(lists, known, popularity_order(split.train.known))
 

@@ -61,8 +61,9 @@ class Fitted:
     customers: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     #: The worker scoring ``chunks`` ahead (stopped by :meth:`close`).
     scored: Ahead | None = None
-    #: ALS iterations run from the previous model's factors (0: fitted from random ones).
-    warm_iterations: int = 0
+    #: Where the ALS fit started: ``{}`` from random factors, else ``{"from": "previous"
+    #: (the brand's active model) or "tuning" (this run's validation fit), "iterations"}``.
+    started: dict = dataclasses.field(default_factory=dict)
 
     def close(self) -> None:
         """Stop scoring chunks nobody will read (a write that failed before reading)."""
@@ -175,7 +176,7 @@ def _fit_and_rank(
     try:
         if meanwhile is not None:
             meanwhile()
-        out.reg, validation, model, out.warm_iterations = fitted.result()
+        out.reg, validation, model, out.started = fitted.result()
     except BaseException:
         scored.close()
         raise
@@ -260,19 +261,23 @@ def _tuned_fit(
     previous: dict[str, float] | None,
     reuse: tuple[str, float, dict] | None,
     warm: Artefact | None = None,
-) -> tuple[float, dict, rank.Model, int]:
+) -> tuple[float, dict, rank.Model, dict]:
     """The brand's reg (tuned, or reused), its validation figures, the model fitted with it
-    and how many iterations started from ``warm``'s factors (0: none). Pure arithmetic: no
-    database, so it can run on another thread.
+    and where the fit started (``{}``: random factors; else ``{"from", "iterations"}``).
+    Pure arithmetic: no database, so it can run on another thread.
 
-    ``warm``: the brand's previous model, given only when it read no data withdrawn since
-    (``run._warm_source``). An ALS fit with a reused reg starts from its item factors: a
-    few iterations (``als.Params.warm_iterations``) instead of a fit from random factors.
+    An ALS fit starts from item factors when it has good ones, running a few iterations
+    (``als.Params.warm_iterations``) instead of a whole fit: after a search, the chosen
+    value's fit on the validation cut ("tuning": this run's own rows); on a retrain reusing
+    the reg, ``warm``, the brand's previous model, given only when it read no data
+    withdrawn since (``run._warm_source``).
     """
-    reg, validation = _reg(data, algorithm, shape, previous=previous, reuse=reuse)
-    start = None
-    if algorithm == "als" and warm is not None and reuse is not None and reuse[1] == reg:
-        start = _warm_start(warm, data, als_params(reg))
+    reg, validation, tuned = _reg(data, algorithm, shape, previous=previous, reuse=reuse)
+    start, origin = None, ""
+    if algorithm == "als" and tuned is not None:
+        start, origin = tuned, "tuning"
+    elif algorithm == "als" and warm is not None and reuse is not None and reuse[1] == reg:
+        start, origin = _warm_start(warm, data, als_params(reg)), "previous"
     model = rank.fit(
         inter.positive,
         algorithm=algorithm,
@@ -280,7 +285,10 @@ def _tuned_fit(
         als_params=als_params(reg),
         als_start=start,
     )
-    return reg, validation, model, 0 if start is None else als_params(reg).warm_iterations
+    started = (
+        {} if start is None else {"from": origin, "iterations": als_params(reg).warm_iterations}
+    )
+    return reg, validation, model, started
 
 
 #: Share of the customers and of the products the previous model must know for a warm
@@ -309,12 +317,13 @@ def _reg(
     *,
     previous: dict[str, float] | None,
     reuse: tuple[str, float, dict] | None,
-) -> tuple[float, dict]:
-    """The brand's regularisation and its validation figures: an earlier tuning reused as
-    is, or a search on the newest 20% of its signals (the default or previous reg when the
-    brand is too small to tune)."""
+) -> tuple[float, dict, np.ndarray | None]:
+    """The brand's regularisation, its validation figures and (ALS, tuned now) the chosen
+    value's item factors on the validation cut: an earlier tuning reused as is, or a search
+    on the newest 20% of its signals (the default or previous reg when the brand is too
+    small to tune)."""
     if reuse is not None and reuse[0] == algorithm:
-        return reuse[1], reuse[2]
+        return reuse[1], reuse[2], None
     choice = tune.tune_brand(
         data.user_index[1],
         data.item_index[1],
@@ -325,7 +334,9 @@ def _reg(
         algorithms=(algorithm,),
     )
     default = (previous or {}).get(algorithm, DEFAULT_REG[algorithm])
-    return (choice.reg if choice else default), _validation(choice)
+    if choice is None:
+        return default, _validation(choice), None
+    return choice.reg, _validation(choice), choice.item_factors
 
 
 def _validation(choice: tune.Choice | None) -> dict:

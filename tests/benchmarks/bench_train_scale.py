@@ -180,7 +180,6 @@ def child(db_name: str, brand_id: int) -> dict[str, Any]:
     # that moved < 10% reuses it (services.RETUNE_SHARE), as the second run here does, and
     # starts ALS from the first model's factors. The third follows a withdrawal (as a
     # switch-off records it): from random factors, as every run answering one is.
-    agreement = None
     for what in ("first run, reg tuned", "retrain, tuned reg reused", "retrain after a switch-off"):
         if what.endswith("switch-off"):
             TrainingRun.objects.filter(brand_id=brand_id).update(withdrawn_at=timezone.now())
@@ -195,15 +194,14 @@ def child(db_name: str, brand_id: int) -> dict[str, Any]:
                 "cpu": _cpu_s() - cpu,
                 "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "tuned": "reused_from_run" not in run.metrics.get("validation", {}),
-                "warm": bool(run.metrics.get("warm_start")),
+                "start": run.metrics.get("warm_start", {}).get("from", ""),
                 "phases": dict(phases),
             }
         )
-        if runs[-1]["warm"]:  # while its starting point's file is still there
-            agreement = _warm_agreement(brand_id, run)
+        if runs[-1]["start"]:  # the share of picks a full fit agrees with
+            runs[-1]["agreement"] = _warm_agreement(brand_id, run)
     return {
         "runs": runs,
-        "warm_agreement": agreement,
         "wall": runs[-1]["wall"],
         "base_mb": base,
         "peak_mb": runs[-1]["peak_mb"],
@@ -215,11 +213,19 @@ def child(db_name: str, brand_id: int) -> dict[str, Any]:
     }
 
 
+STARTS = {
+    "": "from random factors",
+    "previous": "from the previous model's factors",
+    "tuning": "from its validation fit's factors",
+}
+
+
 def _warm_agreement(brand_id: int, run) -> float | None:
-    """How far the retrain's warm start (a few ALS iterations from the previous model's
-    item factors) is from a full fit from random factors on the same signals: the share of
-    top-10 picks the two models agree on, for 2,000 customers (both ranked exactly as
-    training does, user factors solved from the item factors)."""
+    """How far a fit that started from given item factors (the previous model's, or the
+    tuning's fit on the validation cut; a few ALS iterations) is from a full fit from
+    random factors on the same signals: the share of top-10 picks the two models agree on,
+    for 2,000 customers (both ranked exactly as training does, user factors solved from
+    the item factors)."""
     if not run.metrics.get("warm_start"):
         return None
     from recommendations.ml import als, rank, signals
@@ -293,18 +299,19 @@ def _line(r: dict[str, Any], vendor: str) -> str:
         gb = run["peak_mb"] / 1024
         phases = ", ".join(f"{k} {v:.1f}s" for k, v in run["phases"].items())
         ok = "ok" if run["wall"] <= TARGET_SECONDS and gb <= TARGET_GB else "MISS"
-        start = "from the previous model's factors" if run["warm"] else "from random factors"
+        start = STARTS[run["start"]]
         what = f"{run['what']} ({start})"
         lines.append(
             f"   {what}: {run['wall']:.1f} s (target {TARGET_SECONDS:g}; CPU "
             f"{run.get('cpu', float('nan')):.1f} s in this process), peak RSS so far "
             f"{gb:.2f} GB (target {TARGET_GB:g}) [{ok}]; {phases}"
         )
-    if r.get("warm_agreement") is not None:
-        lines.append(
-            f"   the retrain's warm start agrees with a full ALS fit on {r['warm_agreement']:.0%}"
-            " of top-10 picks (2,000 customers)"
-        )
+    for run in r["runs"]:
+        if run.get("agreement") is not None:
+            lines.append(
+                f"   {run['what']}: its ALS fit {STARTS[run['start']]} agrees with a full fit "
+                f"from random factors on {run['agreement']:.0%} of top-10 picks (2,000 customers)"
+            )
     lines.append(f"   load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     lines.append(
         f"   {r['algorithm']} reg={r['reg']:g}, {r['pairs']:,} pairs; process RSS before "

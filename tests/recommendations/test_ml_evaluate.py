@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 from scipy import sparse
 
-from recommendations.ml import evaluate, rank, tune
+from recommendations.ml import als, evaluate, rank, tune
 from tests.benchmarks import evaluation
 from tests.recommendations.ml_data import shop
 
@@ -105,3 +108,33 @@ def test_tuning_around_a_stored_value_costs_three_fits_and_skips_ease_above_the_
     assert list(choice.table) == ["als"]
     assert sorted(choice.table["als"]) == [1.42, 2.0, 2.82]
     assert rank.choose(data.shape[1], threshold=10) == "als"
+
+
+def test_an_als_choice_carries_its_fit_for_the_fit_on_all_rows_to_start_from() -> None:
+    """The chosen ALS value's item factors on the validation cut come with the choice (the
+    training fit on all rows starts from them: training.rank._tuned_fit); EASE has none."""
+    data = shop(n_users=300)
+    args = (data.users, data.items, data.ratings, data.stamps, data.shape)
+    als_choice = tune.tune_brand(*args, threshold=10)
+    assert als_choice.algorithm == "als"
+    assert als_choice.item_factors.shape == (data.shape[1], als.DEFAULT.factors)
+    cut = evaluate.global_time(data.stamps, fraction=0.2)
+    split = evaluate.holdout(data.users, data.items, data.ratings, cut, data.shape)
+    again = als.fit(split.train.positive, dataclasses.replace(als.DEFAULT, reg=als_choice.reg))
+    assert np.allclose(again.item_factors, als_choice.item_factors, atol=1e-5)
+    ease_choice = tune.tune_brand(*args, algorithms=("ease",))
+    assert ease_choice.algorithm == "ease" and ease_choice.item_factors is None
+
+
+def test_tuning_scores_each_als_value_as_a_whole_fit_would() -> None:
+    """Tuning fits only the item factors and solves just the validation users when it
+    ranks them (tune._als_grid): the same NDCG@10 as a whole fit, which solves everyone."""
+    data = shop(n_users=300)
+    cut = evaluate.global_time(data.stamps, fraction=0.2)
+    split = evaluate.holdout(data.users, data.items, data.ratings, cut, data.shape)
+    regs = (1.0, 4.0)
+    ndcg, items = tune._als_grid(split, regs, als.DEFAULT)
+    for reg in regs:
+        whole = als.fit(split.train.positive, dataclasses.replace(als.DEFAULT, reg=reg))
+        assert np.array_equal(items[reg], whole.item_factors)
+        assert ndcg[reg] == pytest.approx(tune._ndcg(whole, split), abs=1e-9)

@@ -245,10 +245,12 @@ def test_an_als_retrain_starts_from_a_model_only_while_nothing_it_read_was_withd
     many_customers(brand, products)
     first = services.train_brand(brand_id=brand.pk)
     assert first.algorithm == "als" and first.metrics["validation"]["tuned"]
-    assert "warm_start" not in first.metrics  # tuned: from random factors
+    # Tuned: the fit on all rows starts from the chosen value's fit on the validation cut.
+    assert first.metrics["warm_start"] == {"from": "tuning", "iterations": 3}
 
     second = services.train_brand(brand_id=brand.pk)
     assert second.metrics["warm_start"] == {
+        "from": "previous",
         "from_run": first.pk,
         "iterations": 3,
         "lineage_read_from": first.started_at.isoformat(),
