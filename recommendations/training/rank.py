@@ -36,9 +36,6 @@ TOP_N = 10
 MIN_RATINGS = 3  # fewer than this: honest cold start (popular items, labelled as such)
 EXPLAIN_ITEMS = 2  # own items cited per recommendation
 POPULAR_KEEP = 50
-#: ``implicit``'s threads per training task: one task per brand per worker process, so
-#: parallelism comes from workers (``celery -c N``), not from one task taking every core.
-ALS_THREADS = 1
 #: Regularisation used when a brand is too small to tune (nobody left to validate on).
 DEFAULT_REG = {"ease": rank.EASE_REG, "als": als.DEFAULT.reg}
 
