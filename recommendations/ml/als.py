@@ -32,9 +32,10 @@ class Params:
     reg: float = 10.0
     alpha: float = 1.0
     iterations: int = 8
-    #: Iterations of a warm start (:func:`fit` ``start``): from the factors of the brand's
-    #: previous model on nearly the same signals, a few more steps reach where 8 from random
-    #: factors do (``tests/benchmarks/bench_train_scale.py`` prints the lists' agreement).
+    #: Iterations of a warm start (:func:`fit` ``start``): from item factors fitted on
+    #: nearly the same signals (the brand's previous model, or the tuning's fit on the
+    #: validation cut), a few more steps reach where 8 from random factors do
+    #: (``tests/benchmarks/bench_train_scale.py`` prints the lists' agreement).
     warm_iterations: int = 3
     seed: int = 0
     #: ``implicit``'s own threads (0: one per core). A worker trains one brand per task and

@@ -270,8 +270,9 @@ def _tuned_fit(
     withdrawn since (``run._warm_source``).
     """
     reg, validation, tuned = _reg(data, algorithm, shape, previous=previous, reuse=reuse)
+    factors = als_params(reg).factors
     start, origin = None, ""
-    if algorithm == "als" and tuned is not None:
+    if algorithm == "als" and tuned is not None and tuned.shape == (shape[1], factors):
         start, origin = tuned, "tuning"
     elif algorithm == "als" and warm is not None and reuse is not None and reuse[1] == reg:
         start, origin = _warm_start(warm, data, als_params(reg)), "previous"
