@@ -270,22 +270,16 @@ def _tuned_fit(
     withdrawn since (``run._warm_source``).
     """
     reg, validation, tuned = _reg(data, algorithm, shape, previous=previous, reuse=reuse)
-    factors = als_params(reg).factors
+    params = als_params(reg)
     start, origin = None, ""
-    if algorithm == "als" and tuned is not None and tuned.shape == (shape[1], factors):
+    if algorithm == "als" and tuned is not None and tuned.shape == (shape[1], params.factors):
         start, origin = tuned, "tuning"
     elif algorithm == "als" and warm is not None and reuse is not None and reuse[1] == reg:
-        start, origin = _warm_start(warm, data, als_params(reg)), "previous"
+        start, origin = _warm_start(warm, data, params), "previous"
     model = rank.fit(
-        inter.positive,
-        algorithm=algorithm,
-        ease_reg=reg,
-        als_params=als_params(reg),
-        als_start=start,
+        inter.positive, algorithm=algorithm, ease_reg=reg, als_params=params, als_start=start
     )
-    started = (
-        {} if start is None else {"from": origin, "iterations": als_params(reg).warm_iterations}
-    )
+    started = {} if start is None else {"from": origin, "iterations": params.warm_iterations}
     return reg, validation, model, started
 
 

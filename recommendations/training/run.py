@@ -153,15 +153,13 @@ def _train(brand_id: int, run_id: int, path: str, started: float) -> None:
             touched = writer.brand_results_fill(cleared[0], result)
         finally:
             result.close()  # the scoring worker, if the write stopped reading it
+        if result.started:  # from this run's own validation fit, its lineage is itself
+            result.metrics["warm_start"] = dict(result.started)
         if result.started.get("from") == "previous" and warm is not None:
-            result.metrics["warm_start"] = {
-                "from": "previous",
+            result.metrics["warm_start"] |= {
                 "from_run": warm.run_id,
-                "iterations": result.started["iterations"],
                 "lineage_read_from": warm.lineage_read_from,
             }
-        elif result.started:  # this run's own validation fit: its lineage is itself
-            result.metrics["warm_start"] = dict(result.started)
         seconds = time.perf_counter() - started
         _activate(run_id, brand_id, fingerprint, data, result, artefact, seconds)
         # Those whose results changed and were not audited while clearing: new customers.

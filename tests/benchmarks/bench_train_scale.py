@@ -193,7 +193,6 @@ def child(db_name: str, brand_id: int) -> dict[str, Any]:
                 "wall": wall,
                 "cpu": _cpu_s() - cpu,
                 "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "tuned": "reused_from_run" not in run.metrics.get("validation", {}),
                 "start": run.metrics.get("warm_start", {}).get("from", ""),
                 "phases": dict(phases),
             }
@@ -220,14 +219,12 @@ STARTS = {
 }
 
 
-def _warm_agreement(brand_id: int, run) -> float | None:
+def _warm_agreement(brand_id: int, run) -> float:
     """How far a fit that started from given item factors (the previous model's, or the
     tuning's fit on the validation cut; a few ALS iterations) is from a full fit from
     random factors on the same signals: the share of top-10 picks the two models agree on,
     for 2,000 customers (both ranked exactly as training does, user factors solved from
     the item factors)."""
-    if not run.metrics.get("warm_start"):
-        return None
     from recommendations.ml import als, rank, signals
     from recommendations.training import artefacts, extract
 
