@@ -10,6 +10,7 @@ from scipy import sparse
 
 from recommendations.ml import als, evaluate, rank, tune
 from tests.benchmarks import evaluation
+from tests.benchmarks.bench_scale import synthetic
 from tests.recommendations.ml_data import shop
 
 
@@ -90,7 +91,52 @@ def test_tuning_picks_the_best_validation_value_from_the_training_rows_only() ->
     )
     assert (choice.algorithm, choice.reg) == (best[1], best[2])
     assert set(choice.table) == {"ease", "als"}
+    # A small brand: every value fitted (the walk starts at tune.WALK_MIN_SIGNALS).
     assert all(len(row) == 5 for row in choice.table.values())
+
+
+@pytest.mark.parametrize("peak", range(5))
+def test_the_walk_finds_a_single_peak_without_scoring_the_whole_grid(peak: int) -> None:
+    values = (4.0, 1.0, 16.0, 2.0, 8.0)  # any order: walked sorted
+    ordered = sorted(values)
+    asked: list[float] = []
+
+    def score(value: float) -> float:
+        asked.append(value)
+        return -abs(ordered.index(value) - peak)
+
+    scored = tune.walk(values, score)
+    assert max(scored, key=scored.__getitem__) == ordered[peak]
+    assert asked[:3] == [2.0, 4.0, 8.0] and len(set(asked)) == len(asked)
+    assert len(asked) == (3 if peak == 2 else 4)
+    assert list(scored) == sorted(scored)
+
+
+def test_the_walk_breaks_ties_toward_the_smaller_value_and_handles_short_grids() -> None:
+    assert list(tune.walk((1.0, 2.0, 3.0, 4.0, 5.0), lambda v: 0.0)) == [1.0, 2.0, 3.0, 4.0]
+    assert tune.walk((), lambda v: 1.0) == {}
+    assert tune.walk((3.0,), lambda v: v) == {3.0: 3.0}
+    assert tune.walk((3.0, 1.0), lambda v: v) == {1.0: 1.0, 3.0: 3.0}
+    # A flat run toward the larger end does not pull the walk past an equal smaller value.
+    assert list(tune.walk((1.0, 2.0, 3.0, 4.0, 5.0), lambda v: min(v, 3.0))) == [2.0, 3.0, 4.0]
+
+
+def test_a_large_brands_walked_als_choice_is_the_whole_grids(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above tune.WALK_MIN_SIGNALS walking the ALS grid picks the reg (and NDCG@10) that
+    fitting every value picks, with fewer fits."""
+    users, items, values = synthetic(60_000, 3_000, 2_000, seed=1)
+    stamps = np.random.default_rng(2).random(len(users))
+    args = (users, items, values, stamps, (3_000, 2_000))
+    walked = tune.tune_brand(*args, algorithms=("als",))
+    assert walked.table["als"] and min(walked.table["als"]) > 0
+    monkeypatch.setattr(tune, "WALK_MIN_SIGNALS", 10**9)
+    whole = tune.tune_brand(*args, algorithms=("als",))
+    assert len(whole.table["als"]) == 5 and len(walked.table["als"]) < 5
+    assert walked.reg == whole.reg
+    assert walked.table["als"].items() <= whole.table["als"].items()
+    assert np.array_equal(walked.item_factors, whole.item_factors)
 
 
 def test_tuning_around_a_stored_value_costs_three_fits_and_skips_ease_above_the_limit() -> None:
