@@ -240,6 +240,12 @@
       (this.personalized ? "Based on your activity with this brand." : "Popular with this brand's customers right now; not based on you.")));
     var manage = el("a", "cw-manage", "Manage my data");
     manage.href = this.base + "/me/data/";
+    if (this.personalized && typeof item.product_id === "number") {
+      // A personal card: its reasons on the Recommendations page, each of them to see,
+      // switch off or delete (the connect link below lands there too).
+      manage.setAttribute("data-product", String(item.product_id));
+      manage.href = this.base + "/me/recommendations/#rec-product-" + item.product_id;
+    }
     manage.target = "_blank";
     manage.rel = "noopener noreferrer";
     why.appendChild(manage);
@@ -273,7 +279,8 @@
 
   // "Manage my data" for a token holder: a one-time connect link, asked for when a "Why?"
   // first opens (and again once it is close to expiring), so the person lands on their own
-  // data in Candor, not on an empty dashboard. Without a token, or on any error, the links
+  // data in Candor, not on an empty dashboard: a personal card's link on that card's
+  // reasons (&product=), the others on My data. Without a token, or on any error, the links
   // keep pointing at the dashboard.
   var LINK_FRESH_MS = 8 * 60 * 1000;
 
@@ -296,7 +303,12 @@
         var href = safeHttpUrl(data && data.url, self.base);
         if (!href || !self.host || !self.host.shadowRoot) { return; }
         var links = self.host.shadowRoot.querySelectorAll(".cw-manage");
-        for (var i = 0; i < links.length; i++) { links[i].href = href; }
+        for (var i = 0; i < links.length; i++) {
+          var product = links[i].getAttribute("data-product");
+          var target = new URL(href);
+          if (product) { target.searchParams.set("product", product); }
+          links[i].href = target.href;
+        }
       }).catch(function () { self.linkAskedAt = 0; });
     } catch (e) {
       this.linkAskedAt = 0;

@@ -4,7 +4,8 @@ At most three screens: sign up (or sign in) with a banner naming the brand, the
 confirmation, the dashboard. The link's `jti` is consumed the first time it is opened and
 what it said is kept in that browser's session until it expires, so the same person can
 sign up or sign in on the way while a replay anywhere else is refused. Every refusal is
-the same page with a plain explanation; an invalid link names no brand.
+the same page with a plain explanation; an invalid link names no brand. A link opened from
+a personal card of the widget ends on that card's reasons (`&product=`) instead.
 """
 
 from datetime import UTC, datetime
@@ -93,6 +94,24 @@ def _dashboard(brand_id: int) -> str:
     return reverse("dashboard:data") + f"?brand={brand_id}"
 
 
+def _product(request: HttpRequest) -> int | None:
+    """`&product=<id>` beside the token: the widget's "Manage my data" on a personal card
+    asks to land on that card. Only an id is taken (never a URL), so the link cannot be
+    turned into a redirect anywhere else; anything else is ignored."""
+    value = request.GET.get("product", "")
+    if value.isascii() and value.isdigit() and len(value) <= 18 and int(value) > 0:
+        return int(value)
+    return None
+
+
+def _destination(brand_id: int, product: int | None) -> str:
+    """Where a connected person lands: the card of `product` on their Recommendations page
+    (its reasons, each with "See, switch off or delete"), else the brand's data in My data."""
+    if product is not None:
+        return reverse("dashboard:recommendations") + f"#rec-product-{product}"
+    return _dashboard(brand_id)
+
+
 def _sign_up() -> str:
     return f"{reverse('account_signup')}?next={reverse('link_confirm')}"
 
@@ -106,13 +125,14 @@ def _sign_in_or_up(brand: Brand, ref: str) -> str:
     return _sign_up()
 
 
-def _remember(request: HttpRequest, claims: LinkClaims) -> None:
+def _remember(request: HttpRequest, claims: LinkClaims, product: int | None) -> None:
     request.session[SESSION_KEY] = {
         "brand_id": claims.brand.pk,
         "brand_name": claims.brand.name,
         "ref": claims.ref,
         "jti": claims.jti,
         "exp": claims.expires_at.timestamp(),
+        "product": product,
     }
 
 
@@ -124,6 +144,7 @@ def link_open(request: HttpRequest) -> HttpResponse:
         claims = link_token_read(request.GET.get("token", ""))
     except LinkRefused as exc:
         return _refused(request, exc)
+    product = _product(request)
     pending = request.session.get(SESSION_KEY) or {}
     reopened = pending.get("brand_id") == claims.brand.pk and pending.get("jti") == claims.jti
     if not reopened:
@@ -135,10 +156,10 @@ def link_open(request: HttpRequest) -> HttpResponse:
             ).exists()
         ):
             messages.info(request, f"You are already connected to {claims.brand.name}.")
-            return redirect(_dashboard(claims.brand.pk))
+            return redirect(_destination(claims.brand.pk, product))
         if not link_token_consume(claims=claims):
             return _refused(request, LinkRefused(LinkRefusal.REPLAYED, claims.brand))
-        _remember(request, claims)
+        _remember(request, claims, product)
     if not request.user.is_authenticated:
         return redirect(_sign_in_or_up(claims.brand, claims.ref))
     return redirect("link_confirm")
@@ -178,11 +199,11 @@ def link_confirm(request: HttpRequest) -> HttpResponse:
                 ),
             )
             after = message_views.destination_after_connect(request, customer)
-            return redirect(after or _dashboard(brand.pk))
+            return redirect(after or _destination(brand.pk, pending.get("product")))
     except connect.AlreadyConnected:
         request.session.pop(SESSION_KEY, None)
         messages.info(request, f"You are already connected to {brand.name}.")
-        return redirect(_dashboard(brand.pk))
+        return redirect(_destination(brand.pk, pending.get("product")))
     except LinkRefused as exc:
         request.session.pop(SESSION_KEY, None)
         return _refused(request, exc)

@@ -271,7 +271,9 @@ class WidgetLink(Schema):
     description=(
         "With a valid customer token: a connect link (single use, a few minutes long) that "
         "takes the holder to their data in Candor, connecting your record to their account "
-        'on the way if it is not yet. The widget asks for it when a card\'s "Why?" opens.'
+        'on the way if it is not yet. The widget asks for it when a card\'s "Why?" opens, '
+        "and adds `&product=<id>` for a personal card: the link then ends on that card's "
+        "reasons on the customer's Recommendations page."
     ),
 )
 def manage_link(request: HttpRequest, params: Query[EventsQuery]) -> HttpResponse:

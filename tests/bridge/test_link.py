@@ -269,6 +269,60 @@ def test_a_link_to_what_is_already_yours_goes_to_your_data(client, northwind, al
     assert not LinkTokenUse.objects.exists()
 
 
+def test_a_link_from_a_personal_card_ends_on_that_cards_reasons(client, northwind):
+    northwind.shell("nw-new", orders=1)
+    opened = client.get(OPEN, {"token": northwind.link_token("nw-new"), "product": "314"})
+    client.get(opened["Location"])
+    client.get(_sign_up(client, "newperson")["Location"])
+
+    done = client.post(CONFIRM)
+
+    assert done["Location"] == "/me/recommendations/#rec-product-314"
+    assert "Connected to Northwind Outfitters" in client.get(done["Location"]).content.decode()
+
+
+def test_a_card_link_to_what_is_already_yours_goes_straight_to_the_card(client, northwind, alice):
+    CustomerBrandFactory(customer=alice, brand=northwind.brand, external_ref="nw-alice")
+    client.force_login(alice.user)
+
+    response = client.get(OPEN, {"token": northwind.link_token("nw-alice"), "product": "7"})
+
+    assert response["Location"] == "/me/recommendations/#rec-product-7"
+
+
+def test_a_card_link_that_asks_to_sign_in_still_ends_on_the_card(client, northwind, alice):
+    CustomerBrandFactory(customer=alice, brand=northwind.brand, external_ref="nw-alice")
+    client.get(OPEN, {"token": northwind.link_token("nw-alice"), "product": "7"})
+    client.post(reverse("account_login"), {"login": "alice", "password": PASSWORD})
+
+    assert client.get(CONFIRM)["Location"] == "/me/recommendations/#rec-product-7"
+
+
+@pytest.mark.parametrize(
+    "product",
+    [
+        "https://evil.example/",
+        "//evil.example",
+        "/accounts/logout/",
+        "7#x",
+        "7/../../admin",
+        "-7",
+        "0",
+        "٧",  # an Arabic-Indic seven: a digit, but not an id
+        "9" * 19,
+        "",
+        "7 ",
+    ],
+)
+def test_anything_but_a_product_id_beside_the_token_is_ignored(client, northwind, alice, product):
+    CustomerBrandFactory(customer=alice, brand=northwind.brand, external_ref="nw-alice")
+    client.force_login(alice.user)
+
+    response = client.get(OPEN, {"token": northwind.link_token("nw-alice"), "product": product})
+
+    assert response["Location"] == f"/me/data/?brand={northwind.brand.pk}"
+
+
 def test_link_pages_are_never_cached(client, northwind):
     response = _open(client, northwind.link_token("nw-1"))
 

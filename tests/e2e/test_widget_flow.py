@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from recommendations.widget import auth as widget_auth
 from tests.conftest import ROOT, subprocess_env, wait_for
-from tests.factories import ProductFactory
+from tests.factories import PASSWORD, ProductFactory
 from tests.widget import Shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -103,10 +103,20 @@ def test_it_renders_personal_cards_in_a_shadow_root_with_the_why(brand_site, ali
     cards.first.get_by_role("button", name="Why?").click()
     assert why.is_visible()
     assert why.inner_text().startswith("Because you viewed")
+    assert cards.first.get_by_role("button", name="Don't use this").is_visible()
     # For a token holder, "Manage my data" becomes a one-time connect link.
     manage = cards.first.get_by_role("link", name="Manage my data")
     expect(manage).to_have_attribute("href", re.compile(r"/link/\?token=eyJ"))
-    assert cards.first.get_by_role("button", name="Don't use this").is_visible()
+    # ... that ends on this card's reasons (its product, never an address): alice's record is
+    # connected already, so she signs in and lands on the card in her Recommendations page.
+    product = shop.products[0].pk
+    expect(manage).to_have_attribute("href", re.compile(rf"&product={product}$"))
+    page.goto(manage.get_attribute("href"))
+    page.fill("#id_login", "alice")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Sign In", exact=True).click()
+    page.wait_for_url(re.compile(rf"/me/recommendations/#rec-product-{product}$"))
+    expect(page.locator(f"#rec-product-{product}")).to_be_in_viewport()
 
 
 def test_it_renders_labelled_popular_cards_without_a_token(brand_site, alice, page):
