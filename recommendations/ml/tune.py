@@ -130,17 +130,16 @@ def walk(values: Sequence[float], score: Callable[[float], float]) -> dict[float
     scored: dict[float, float] = {}
     if not ordered:
         return scored
-    low = high = (len(ordered) - 1) // 2
-    for at in (low - 1, low, low + 1):
-        if 0 <= at < len(ordered):
-            scored[ordered[at]] = score(ordered[at])
-    low, high = max(low - 1, 0), min(high + 1, len(ordered) - 1)
+    middle, last = (len(ordered) - 1) // 2, len(ordered) - 1
+    low, high = max(middle - 1, 0), min(middle + 1, last)
+    for at in range(low, high + 1):
+        scored[ordered[at]] = score(ordered[at])
     while True:
         best = max(scored, key=lambda value: (scored[value], -value))
         if best == ordered[low] and low > 0:
             low -= 1
             scored[ordered[low]] = score(ordered[low])
-        elif best == ordered[high] and high < len(ordered) - 1:
+        elif best == ordered[high] and high < last:
             high += 1
             scored[ordered[high]] = score(ordered[high])
         else:
