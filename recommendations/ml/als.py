@@ -117,7 +117,8 @@ def fit_items(
     x = sparse.csr_matrix(positive, dtype=np.float32)
     solver = _solver(params)
     if start is not None:
-        solver.item_factors = np.ascontiguousarray(start, dtype=np.float32)
+        # A copy: implicit updates its factors in place, the caller's start stays as given.
+        solver.item_factors = np.array(start, dtype=np.float32, order="C", copy=True)
         solver.iterations = params.warm_iterations
     with one_blas_thread():
         solver.fit(x, show_progress=False)

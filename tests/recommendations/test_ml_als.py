@@ -122,3 +122,24 @@ def test_a_warm_start_from_the_previous_items_ranks_as_well_as_a_fit_from_scratc
     )
     assert warm_share >= cold_share - 0.02, (warm_share, cold_share)
     assert agree >= 0.6, agree
+
+
+def test_a_fit_gives_the_same_numbers_on_one_thread_or_several() -> None:
+    """Each user's and each item's solve is its own, so ``implicit``'s threads only share
+    them out: a run that searched its reg fits on every core (training.rank._tuned_fit)
+    and gets the very factors a one-thread fit gives, from random factors or a start."""
+    data = shop(n_users=300, n_items=200, seed=4).interactions()
+    one = als.Params(factors=16, reg=1.0, iterations=4, num_threads=1)
+    several = als.Params(factors=16, reg=1.0, iterations=4, num_threads=4)
+    with als.one_blas_thread():
+        a, b = als.fit(data.positive, one), als.fit(data.positive, several)
+        assert np.array_equal(a.item_factors, b.item_factors)
+        assert np.array_equal(a.user_factors, b.user_factors)
+        start = a.item_factors * 0.9
+        c, d = (
+            als.fit(data.positive, one, start=start),
+            als.fit(data.positive, several, start=start),
+        )
+    assert np.array_equal(c.item_factors, d.item_factors)
+    assert np.array_equal(c.user_factors, d.user_factors)
+    assert np.array_equal(start, a.item_factors * 0.9)  # the start is the caller's, unchanged
