@@ -27,10 +27,10 @@ from scipy import sparse
 from . import als, crossbrand, ease, explain
 
 #: Largest catalogue ranked with EASE. Measured (``tests/benchmarks/bench_scale.py``, 1M
-#: events x 50k customers, CPU seconds of fit + top-10 + explanations): EASE / ALS is 0.3x at
-#: 1,000 items, 1.0x at 5,000, 2.2x at 10,000 (and 0.56 GB against 0.15), growing with
-#: items^3 beyond; ALS ranks within 0.01-0.02 NDCG@10 of EASE on ML-100k. So EASE up to
-#: the point where it stops being cheaper.
+#: events x 50k customers, seconds of fit + top-10 + explanations, ALS with its norm-bounded
+#: top-N): EASE / ALS is 0.5x at 1,000 items, 1.0x at 5,000, 2.3x at 10,000 (CPU 0.3x, 0.6x,
+#: 1.7x; 0.56 GB against 0.15), growing with items^3 beyond; ALS ranks within 0.01-0.02
+#: NDCG@10 of EASE on ML-100k. So EASE up to the point where it stops being cheaper.
 EASE_MAX_ITEMS = 5000
 #: Default EASE L2 penalty when no per-brand value was tuned (:mod:`.tune`).
 EASE_REG = 200.0
@@ -46,6 +46,8 @@ NARROW = 8192
 FIRST_PASS = 1024
 #: ALS: users scored again together on the items their bound admits (:func:`als_top_n`).
 FURTHER_GROUP = 64
+#: ALS: users whose bound admits more than this share of the items are scored on all.
+WHOLE_SHARE = 0.5
 #: Relative slack on the norm bound (float32 rounding of a dot product is ~1e-6).
 SLACK = 1e-3
 
@@ -174,6 +176,10 @@ class _ByNorm(NamedTuple):
     position: np.ndarray  # each item's place in ``order``
     norms: np.ndarray  # the norms in that order (float64), descending
     factors: np.ndarray  # the item factors in that order, contiguous
+    #: Whether the norms fall off enough for the bound to leave items out: not when the
+    #: item past the first pass still has half the largest norm (norms alike: scoring every
+    #: item at once is cheaper).
+    skewed: bool
 
 
 @functools.lru_cache(maxsize=4)
@@ -183,7 +189,9 @@ def _by_norm(model: als.Model) -> _ByNorm:
     order = np.argsort(-norms, kind="stable")
     position = np.empty_like(order)
     position[order] = np.arange(len(order))
-    return _ByNorm(order, position, norms[order], np.ascontiguousarray(y[order]))
+    ordered = norms[order]
+    skewed = len(order) > FIRST_PASS and ordered[FIRST_PASS] < 0.5 * ordered[0]
+    return _ByNorm(order, position, ordered, np.ascontiguousarray(y[order]), bool(skewed))
 
 
 def _prefix_top_n(
@@ -218,32 +226,39 @@ def als_top_n(
     first: a first pass over :data:`FIRST_PASS` of them gives each user a ``theta``; users
     whose bound admits more items are scored again on all of those, in groups of similar
     reach. Popularity is skewed, so item norms are too (at 20,000 items a few hundred
-    carry nearly all of it) and most users need the first pass only; at worst every item
-    is scored, as :func:`top_n` on the whole block does, plus the first pass. ``theta`` is
+    carry nearly all of it) and most users need the first pass only; users whose bound
+    admits most items are scored on all of them in one block, so at worst (norms alike)
+    this costs the first pass more than :func:`top_n` on the whole block. ``theta`` is
     lowered by :data:`SLACK`, far above float32 rounding in a dot product, so rounding
     leaves no admissible item out; ties go to the lower item, as in :func:`top_n`.
     """
     index = _by_norm(model)
     n_rows, n_items = users.shape[0], len(index.order)
-    if n <= 0 or n_rows == 0 or n_items <= FIRST_PASS:
+    if n <= 0 or n_rows == 0 or not index.skewed:
         return top_n(als.scores(users, model.item_factors), known, excluded, n)
-    known = sparse.csr_matrix(
+    by_norm = sparse.csr_matrix(
         (known.data, index.position[known.indices], known.indptr), shape=known.shape
     )
-    excluded = None if excluded is None else excluded[index.order]
-    items, values = _prefix_top_n(index, users, known, excluded, n, FIRST_PASS)
+    excluded_by_norm = None if excluded is None else excluded[index.order]
+    items, values = _prefix_top_n(index, users, by_norm, excluded_by_norm, n, FIRST_PASS)
     theta = np.where(items[:, -1] >= 0, values[:, -1], 0.0)
     user_norms = np.linalg.norm(users.astype(np.float64), axis=1)
     reach = np.divide(theta, user_norms, out=np.full(n_rows, np.inf), where=user_norms > 0)
     # Short of n picks (theta 0): every item, as any may still score above zero.
     needed = np.searchsorted(-index.norms, -reach * (1.0 - SLACK), side="right")
-    further = np.flatnonzero(needed > FIRST_PASS)
+    # Users whose bound admits most of the catalogue (item norms hardly skewed) are scored
+    # on all of it, as one block: cheaper than many prefixes.
+    whole = np.flatnonzero(needed > WHOLE_SHARE * n_items)
+    if len(whole):
+        scores = als.scores(users[whole], model.item_factors)
+        items[whole], values[whole] = top_n(scores, known[whole], excluded, n)
+    further = np.flatnonzero((needed > FIRST_PASS) & (needed <= WHOLE_SHARE * n_items))
     further = further[np.argsort(needed[further], kind="stable")]
     for start in range(0, len(further), FURTHER_GROUP):
         group = further[start : start + FURTHER_GROUP]
         length = int(needed[group].max())
         items[group], values[group] = _prefix_top_n(
-            index, users[group], known[group], excluded, n, length
+            index, users[group], by_norm[group], excluded_by_norm, n, length
         )
     return items, values
 

@@ -87,8 +87,17 @@ def test_als_top_n_equals_scoring_every_item(monkeypatch) -> None:
     monkeypatch.setattr(rank, "FIRST_PASS", 40)
     monkeypatch.setattr(rank, "FURTHER_GROUP", 3)
     monkeypatch.setattr(rank, "NARROW", 120)  # wider prefixes take the block path
+    lengths: list[int] = []
+    prefix = rank._prefix_top_n
+
+    def spied(index, users, known, excluded, n, length):
+        lengths.append(length)
+        return prefix(index, users, known, excluded, n, length)
+
+    monkeypatch.setattr(rank, "_prefix_top_n", spied)
+    skewed = []
     rng = np.random.default_rng(2)
-    for trial in range(60):
+    for trial in range(80):
         n_users, n_items, f = int(rng.integers(1, 40)), int(rng.integers(41, 400)), 8
         items = rng.standard_normal((n_items, f)) * (1.0 / np.arange(1, n_items + 1))[
             rng.permutation(n_items), None
@@ -101,6 +110,7 @@ def test_als_top_n_equals_scoring_every_item(monkeypatch) -> None:
         if trial % 3 == 0:
             users = -np.abs(users)  # mostly negative scores: short lists
         model = _als(users, items)
+        skewed.append(rank._by_norm(model).skewed)
         known = rng.random((n_users, n_items)) < 0.2
         excluded = rng.random(n_items) < 0.05 if trial % 2 else None
         n = int(rng.integers(1, 15))
@@ -110,6 +120,12 @@ def test_als_top_n_equals_scoring_every_item(monkeypatch) -> None:
         )
         assert np.array_equal(got, expected), trial
         assert np.allclose(values, expected_values, rtol=1e-5, atol=1e-7), trial
+    # Both kinds of catalogue, and users settled by the first pass, by a longer prefix (on
+    # either top-N path) and by the whole catalogue, all came up.
+    assert 0 < sum(skewed) < len(skewed)
+    assert {"first", "prefix", "wide prefix"} <= {
+        "first" if x == 40 else "wide prefix" if x > 120 else "prefix" for x in lengths
+    }
 
 
 def test_als_top_n_on_a_trained_model_scores_far_fewer_items() -> None:
