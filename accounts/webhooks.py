@@ -29,6 +29,8 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -144,6 +146,18 @@ def webhook_event_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One event for :func:`webhooks_emit`: ``event_type`` about the brand's customer
+    ``customer_ref``; ``data`` holds only the brand's own references, kinds and flags."""
+
+    brand_id: int
+    customer_ref: str
+    event_type: str
+    data: dict
+    event_id: str = field(default_factory=lambda: webhook_event_id())
+
+
 def webhook_emit(
     *,
     brand_id: int,
@@ -157,49 +171,64 @@ def webhook_emit(
     the brand that wants it, in the caller's transaction. Returns the event's id (the
     `webhook-id`, the same for every endpoint and every retry).
 
-    `data` must hold only the brand's own references, kinds and flags: it is sent as is.
+    `data` must hold only the brand's own references, kinds and flags: it is sent as is."""
+    event = Outgoing(brand_id, customer_ref, event_type, data, event_id or webhook_event_id())
+    webhooks_emit([event], at=at)
+    return event.event_id
 
-    Longer than 50 lines: the endpoint lookup, the payload and one outbox row per
-    endpoint are written in the caller's transaction; the rest is this contract.
-    """
-    if event_type not in WebhookEventType.values:
-        raise ValueError(event_type)
-    event_id = event_id or webhook_event_id()
-    endpoints = [
-        pk
-        for pk, types in WebhookEndpoint.objects.filter(
-            brand_id=brand_id, disabled_at__isnull=True
-        ).values_list("pk", "event_types")
-        if event_type in (types or ())
-    ]
-    if not endpoints:
-        return event_id
-    at = at or timezone.now()
-    body = json.dumps(
-        {
-            "type": event_type,
-            "timestamp": at.isoformat().replace("+00:00", "Z"),
-            "data": {"customer_ref": customer_ref, **data},
-        },
-        separators=(",", ":"),
-        sort_keys=True,
-    )
-    order_key = tombstone_digest(brand_id, customer_ref)
-    now = timezone.now()
-    WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(
-            endpoint_id=pk,
-            event_id=event_id,
-            event_type=event_type,
-            order_key=order_key,
-            payload=body,
-            next_attempt_at=now,
-            created_at=now,
+
+def webhooks_emit(events: Iterable[Outgoing], *, at: datetime | None = None) -> None:
+    """Queue many events at once (as :func:`webhook_emit` each): one lookup of their
+    brands' endpoints and one bulk insert of the deliveries, whatever their number (a
+    retention sweep tells brands about every customer whose rows went)."""
+    events = list(events)
+    for event in events:
+        if event.event_type not in WebhookEventType.values:
+            raise ValueError(event.event_type)
+    wanted: dict[int, list[tuple[int, list]]] = {}
+    for pk, brand_id, types in (
+        WebhookEndpoint.objects.filter(
+            brand_id__in={e.brand_id for e in events}, disabled_at__isnull=True
         )
-        for pk in endpoints
-    )
-    transaction.on_commit(_ask_for_dispatch)
-    return event_id
+        .order_by("pk")
+        .values_list("pk", "brand_id", "event_types")
+    ):
+        wanted.setdefault(brand_id, []).append((pk, types or []))
+    at = at or timezone.now()
+    stamp = at.isoformat().replace("+00:00", "Z")
+    now = timezone.now()
+    rows = []
+    for event in events:
+        endpoints = [
+            pk for pk, types in wanted.get(event.brand_id, []) if event.event_type in types
+        ]
+        if not endpoints:
+            continue
+        body = json.dumps(
+            {
+                "type": event.event_type,
+                "timestamp": stamp,
+                "data": {"customer_ref": event.customer_ref, **event.data},
+            },
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+        order_key = tombstone_digest(event.brand_id, event.customer_ref)
+        rows += [
+            WebhookDelivery(
+                endpoint_id=pk,
+                event_id=event.event_id,
+                event_type=event.event_type,
+                order_key=order_key,
+                payload=body,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for pk in endpoints
+        ]
+    if rows:
+        WebhookDelivery.objects.bulk_create(rows, batch_size=1000)
+        transaction.on_commit(_ask_for_dispatch)
 
 
 def _ask_for_dispatch() -> None:

@@ -10,6 +10,7 @@ brand confirms with its server key and the customer's receipt shows.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,7 +28,7 @@ from accounts.models import (
     WebhookDelivery,
     WebhookEventType,
 )
-from accounts.webhooks import webhook_emit, webhook_event_id
+from accounts.webhooks import Outgoing, webhook_emit, webhook_event_id, webhooks_emit
 
 from .models import DeletionReceipt, ErasureNotice
 
@@ -139,20 +140,37 @@ def _add_external_ids(entry: dict, kind, qs, brand_id: int) -> None:
 
 def data_deleted(*, receipt: DeletionReceipt, summary: DeletionSummary, scope: str) -> None:
     """`data.deleted` to each connected brand whose data went, with a notice to confirm."""
-    for brand_id, kinds in sorted(summary.kinds.items()):
-        notice = _notice(receipt, brand_id)
-        webhook_emit(
-            brand_id=brand_id,
-            customer_ref=summary.links[brand_id],
-            event_type=WebhookEventType.DATA_DELETED,
-            event_id=notice.event_id,
-            data={
+    data_deleted_many([(receipt, summary)], scope=scope)
+
+
+def data_deleted_many(
+    deletions: Iterable[tuple[DeletionReceipt, DeletionSummary]], *, scope: str
+) -> None:
+    """:func:`data_deleted` for many receipts at once (a retention sweep): the notices and
+    the deliveries are written in bulk, a fixed number of statements for any number."""
+    notices: list[ErasureNotice] = []
+    events: list[Outgoing] = []
+    for receipt, summary in deletions:
+        for brand_id, kinds in sorted(summary.kinds.items()):
+            notice = _notice(receipt, brand_id, save=False)
+            notices.append(notice)
+            data = {
                 "erasure_id": str(notice.public_id),
                 "scope": scope,
                 "kinds": kinds,
                 "deleted_at": iso(receipt.completed_at or receipt.requested_at),
-            },
-        )
+            }
+            events.append(
+                Outgoing(
+                    brand_id,
+                    summary.links[brand_id],
+                    WebhookEventType.DATA_DELETED,
+                    data,
+                    notice.event_id,
+                )
+            )
+    ErasureNotice.objects.bulk_create(notices, batch_size=1000)
+    webhooks_emit(events)
 
 
 def customer_erased(*, receipt: DeletionReceipt, links: dict[int, str]) -> None:
@@ -171,13 +189,16 @@ def customer_erased(*, receipt: DeletionReceipt, links: dict[int, str]) -> None:
         )
 
 
-def _notice(receipt: DeletionReceipt, brand_id: int) -> ErasureNotice:
-    return ErasureNotice.objects.create(
+def _notice(receipt: DeletionReceipt, brand_id: int, *, save: bool = True) -> ErasureNotice:
+    notice = ErasureNotice(
         receipt=receipt,
         brand_id=brand_id,
         event_id=webhook_event_id(),
         requested_at=receipt.requested_at,
     )
+    if save:
+        notice.save(force_insert=True)
+    return notice
 
 
 # --- the brand's confirmation ----------------------------------------------------------------

@@ -147,6 +147,7 @@ def _tell_brands(receipts: list[DeletionReceipt], told: dict, now: datetime) -> 
         links[customer_id][brand_id] = ref
     brand_ids = {b for c in customer_ids for b in told[c]}
     sensitivity = dict(Brand.objects.filter(pk__in=brand_ids).values_list("pk", "sensitivity"))
+    deletions = []
     for receipt in receipts:
         customer_id = receipt.customer_id or 0  # set: the receipt was just written for them
         summary = bridge.DeletionSummary(links=links.get(customer_id, {}))
@@ -160,7 +161,8 @@ def _tell_brands(receipts: list[DeletionReceipt], told: dict, now: datetime) -> 
                     entry["older_than"] = bridge.iso(now - timedelta(days=days))
                 summary.kinds[brand_id][name] = entry
         if summary.kinds:
-            bridge.data_deleted(receipt=receipt, summary=summary, scope=ReceiptScope.RETENTION)
+            deletions.append((receipt, summary))
+    bridge.data_deleted_many(deletions, scope=ReceiptScope.RETENTION)
 
 
 def _customers_with_expired(now: datetime) -> set[int]:

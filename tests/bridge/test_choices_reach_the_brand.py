@@ -311,3 +311,39 @@ def test_a_retention_sweep_tells_each_brand_whose_rows_went(connected, northwind
     }
     notice = ErasureNotice.objects.get(public_id=event["data"]["erasure_id"])
     assert notice.receipt.scope == ReceiptScope.RETENTION
+
+
+def _sweep_queries(northwind, harbor, n: int) -> tuple[int, int]:
+    """Statements of a retention sweep that removes events of ``n`` brand records (each
+    known to Northwind and Harbor), and the data.deleted deliveries it queued."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    refs = [f"sweep-{n}-{i}" for i in range(n)]
+    for ref in refs:
+        shell = northwind.shell(ref, orders=0, events=2)
+        CustomerBrand.objects.create(customer=shell, brand=harbor.brand, external_ref=f"h-{ref}")
+    field = registry.get("event").created_field
+    now = timezone.now()
+    Event.objects.filter(external_id__startswith="sweep-").update(
+        **{field: now - timedelta(days=400)}
+    )
+    before = WebhookDelivery.objects.filter(event_type="data.deleted").count()
+    with CaptureQueriesContext(db) as captured:
+        services.retention_sweep(now=now)
+    told = WebhookDelivery.objects.filter(event_type="data.deleted").count() - before
+    return len(captured.captured_queries), told
+
+
+def test_a_retention_sweep_tells_brands_in_statements_that_do_not_grow_with_customers(
+    northwind, harbor
+):
+    """A sweep can remove the rows of a million customers: the notices and deliveries it
+    queues are written in bulk, not one round of statements per customer and brand."""
+    northwind.endpoint("https://nw.example/h")
+    harbor.endpoint("https://hb.example/h")
+    few, told_few = _sweep_queries(northwind, harbor, 2)
+    many, told_many = _sweep_queries(northwind, harbor, 12)
+    assert (told_few, told_many) == (2, 12)  # Harbor lost nothing of its own: not told
+    assert ErasureNotice.objects.count() == 14
+    assert many == few
