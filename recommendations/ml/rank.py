@@ -115,8 +115,9 @@ def top_n(
     the ``n``-th largest of those maxima is a lower bound of the row's ``n``-th best score
     (they are ``n`` distinct entries), so every pick lies in a block whose maximum reaches
     it. Only those few blocks are read again and sorted. ``row_bound``: take each row's
-    ``n``-th best score itself as the bound (one partition of the row), faster where most
-    blocks reach the maxima' bound, as in :func:`als_top_n`'s prefixes of large-norm items.
+    ``n``-th best score itself as the bound (one partition of the row): faster where most
+    blocks would reach the block maxima's bound, as in :func:`als_top_n`'s prefixes of
+    large-norm items.
     """
     n_rows, n_items = scores.shape
     owner = np.repeat(np.arange(n_rows), np.diff(known.indptr))
