@@ -29,6 +29,7 @@ from accounts.profiles import purpose_default
 from ..ml import crossbrand
 from . import extract
 from .data import TrainingData
+from .explanations import SEPARATORS
 
 #: Above this many categories the category model (categories x items, dense) is skipped.
 MAX_CATEGORIES = 1000
@@ -91,7 +92,9 @@ class Foreign:
             if entries:
                 own = json.loads(explanations[rec])
                 explanations[rec] = json.dumps(
-                    own + [json.loads(e) for e in entries], ensure_ascii=False
+                    own + [json.loads(e) for e in entries],
+                    ensure_ascii=False,
+                    separators=SEPARATORS,
                 )
 
 
@@ -168,8 +171,8 @@ def _newest_cites(newest, theirs, other: Brand, rows, point_users, cat, ids) -> 
         if key in newest and newest[key][0] >= stamp:
             continue
         entry = (
-            f'{{"kind": "{theirs.point_kinds[rows[i]]}", "pk": {int(theirs.point_pks[rows[i]])}, '
-            f'"product_id": {int(theirs.point_items[rows[i]])}, "label": {labels[i]}, '
-            f'"date": "{days[i]}", "brand_id": {other.pk}}}'
+            f'{{"kind":"{theirs.point_kinds[rows[i]]}","pk":{int(theirs.point_pks[rows[i]])},'
+            f'"product_id":{int(theirs.point_items[rows[i]])},"label":{labels[i]},'
+            f'"date":"{days[i]}","brand_id":{other.pk}}}'
         )
         newest[key] = (stamp, entry)

@@ -182,7 +182,8 @@ class TrainingData:
         explanation ``owners[c]`` (non-decreasing). Each cite contributes the customer's own
         points behind that pair, newest first (at most MAX_POINTS_PER_PAIR), as
         ``{"kind", "pk", "product_id", "label", "date"}`` entries, in cite order: exactly
-        ``json.dumps(entries, ensure_ascii=False)``. Only the cited pairs' points are read.
+        ``json.dumps(entries, ensure_ascii=False, separators=(",", ":"))``. Only the cited
+        pairs' points are read.
         """
         return explanations_json(self, owners, customer_ids, product_ids, n)
 

@@ -2,9 +2,10 @@
 
 Training writes hundreds of thousands of explanations; building dicts and calling
 ``json.dumps`` per explanation was the slowest part of writing them. The text here is
-exactly ``json.dumps(entries, ensure_ascii=False)`` (tests compare the two: UTF-8, not
-``\\u`` escapes, which COPY would have to escape again), built per distinct cited pair and
-joined once.
+exactly ``json.dumps(entries, ensure_ascii=False, separators=SEPARATORS)`` (tests compare
+the two: UTF-8, not ``\\u`` escapes, which COPY would have to escape again; no spaces,
+which were 9% of what a large brand's retrain sends the database), built per distinct
+cited pair and joined once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 
 #: Own points cited per (customer, product) pair, newest first.
 MAX_POINTS_PER_PAIR = 5
+#: JSON without spaces, as every explanation is written (``json.dumps(separators=...)``).
+SEPARATORS = (",", ":")
 
 if TYPE_CHECKING:  # the domain object calls this writer: a type only, no import cycle
     from .data import TrainingData
@@ -47,7 +50,7 @@ def explanations_json(data: TrainingData, owners, customer_ids, product_ids, n: 
     days = (data.point_stamps[chosen] * 1e6).astype("datetime64[us]").astype("datetime64[D]")
     pids = data.point_items[chosen].tolist()
     entries = [
-        f'{{"kind": "{kind}", "pk": {pk}, "product_id": {pid}, "label": {label}, "date": "{day}"}}'
+        f'{{"kind":"{kind}","pk":{pk},"product_id":{pid},"label":{label},"date":"{day}"}}'
         for kind, pk, pid, label, day in zip(
             data.point_kinds[chosen].tolist(),
             data.point_pks[chosen].tolist(),
@@ -62,7 +65,7 @@ def explanations_json(data: TrainingData, owners, customer_ids, product_ids, n: 
         pair_text[lengths > 0] = entries
     else:
         bounds = zip(offsets.tolist(), np.cumsum(lengths).tolist(), strict=True)
-        pair_text[:] = [", ".join(entries[a:b]) for a, b in bounds]
+        pair_text[:] = [",".join(entries[a:b]) for a, b in bounds]
     # Each explanation joins its cites' texts (cites of pairs without points add none):
     # one join of everything, cut at the explanations' boundaries (NUL never occurs in
     # JSON text), instead of a join per explanation.
@@ -72,7 +75,7 @@ def explanations_json(data: TrainingData, owners, customer_ids, product_ids, n: 
         return ["[]"] * n
     owner = owners[cites]
     texts = pair_text[cite_pair[cites]].tolist()
-    glue = np.where(owner[1:] == owner[:-1], ", ", "]\0[").tolist()
+    glue = np.where(owner[1:] == owner[:-1], ",", "]\0[").tolist()
     woven = [""] * (2 * len(texts) - 1)
     woven[0::2], woven[1::2] = texts, glue
     parts = ("[" + "".join(woven) + "]").split("\0")

@@ -156,7 +156,8 @@ def test_explanations_are_the_cited_pairs_own_points_newest_first_as_json(
 
     want = [entries(alice.pk, shoe) + entries(alice.pk, other_shoe), [], [], []]
     assert [json.loads(text) for text in got] == want
-    assert got[0] == json.dumps(want[0], ensure_ascii=False), "exactly what json.dumps stores"
+    compact = json.dumps(want[0], ensure_ascii=False, separators=(",", ":"))
+    assert got[0] == compact, "exactly what json.dumps stores, without spaces"
     assert [e["label"].split()[0] for e in want[0]] == ["viewed", "rated", "rated"]
     assert {e["pk"] for e in want[0]} <= {p.pk for p in data.points[(alice.pk, shoe)]} | {
         e.pk for e in alice_history
