@@ -120,30 +120,35 @@ def choose(
 
 
 def walk(values: Sequence[float], score: Callable[[float], float]) -> dict[float, float]:
-    """``score`` of the best of ``values`` (sorted), found without scoring them all: the
-    middle value and its neighbours first, then one step further out while the value at
-    the edge of those scored is the best so far (ties go to the smaller value, as in
-    :func:`choose`). Where the score rises to one peak and falls, as validation NDCG@10
-    does across a reg grid, the best is the one the whole grid would choose: of a
-    five-value grid, 3 scored when the peak is the middle value and 4 otherwise."""
+    """``score`` of the best of ``values`` (sorted), found without scoring them all: a
+    bisection on the slope. Each step scores the middle of the range still open and its
+    upper neighbour: a rise moves the range above the middle, anything else (ties
+    included, as ties go to the smaller value in :func:`choose`) to the middle and below.
+    Where the score rises to one peak and falls, as validation NDCG@10 does across a reg
+    grid, the best is the one the whole grid would choose, with both its neighbours scored:
+    of a five-value grid, 3 scored when the peak is the middle value or above and 4 when it
+    is below; of three values (around a stored reg), 2 when the top is best, else 3.
+    (The walk it replaced scored the middle and both neighbours first, then stepped out:
+    as many fits or one more, for the same choice.)"""
     ordered = sorted(values)
     scored: dict[float, float] = {}
-    if not ordered:
-        return scored
-    middle, last = (len(ordered) - 1) // 2, len(ordered) - 1
-    low, high = max(middle - 1, 0), min(middle + 1, last)
-    for at in range(low, high + 1):
-        scored[ordered[at]] = score(ordered[at])
-    while True:
-        best = max(scored, key=lambda value: (scored[value], -value))
-        if best == ordered[low] and low > 0:
-            low -= 1
-            scored[ordered[low]] = score(ordered[low])
-        elif best == ordered[high] and high < last:
-            high += 1
-            scored[ordered[high]] = score(ordered[high])
+
+    def at(index: int) -> float:
+        if ordered[index] not in scored:
+            scored[ordered[index]] = score(ordered[index])
+        return scored[ordered[index]]
+
+    low, high = 0, len(ordered) - 1
+    if high == 0:
+        at(0)
+    while low < high:
+        middle = (low + high) // 2
+        here = at(middle)
+        if at(middle + 1) > here:
+            low = middle + 1
         else:
-            return dict(sorted(scored.items()))
+            high = middle
+    return dict(sorted(scored.items()))
 
 
 def _als_grid(
@@ -190,8 +195,8 @@ def tune_brand(
 
     Cost: EASE one inverse per grid value (five, or three around the ``previous`` reg
     stored for this brand) from one Gram, and only where the catalogue allows it; ALS one
-    fit per value :func:`walk` visits (three or four of five, three around a stored reg;
-    every value below ``WALK_MIN_SIGNALS``).
+    fit per value :func:`walk` visits (three or four of five, two or three around a stored
+    reg; every value below ``WALK_MIN_SIGNALS``).
     Validation ranked for at most ``max_users`` customers. ``algorithms``: the candidates
     (default: EASE and ALS where the catalogue allows EASE, else ALS). None when the cut
     leaves no one to validate on (a brand too small to tune: the caller keeps its default

@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import sparse
 
 from recommendations.ml import als, evaluate, rank, tune
@@ -107,9 +109,37 @@ def test_the_walk_finds_a_single_peak_without_scoring_the_whole_grid(peak: int) 
 
     scored = tune.walk(values, score)
     assert max(scored, key=scored.__getitem__) == ordered[peak]
-    assert asked[:3] == [2.0, 4.0, 8.0] and len(set(asked)) == len(asked)
-    assert len(asked) == (3 if peak == 2 else 4)
+    assert asked[:2] == [4.0, 8.0] and len(set(asked)) == len(asked)
+    assert len(asked) == (3 if peak >= 2 else 4)
+    # The chosen value's neighbours were scored: its choice is checked on both sides.
+    assert {ordered[i] for i in (peak - 1, peak + 1) if 0 <= i < 5} <= set(scored)
     assert list(scored) == sorted(scored)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=9, unique=True), st.data())
+def test_the_walk_chooses_what_the_whole_grid_chooses_when_the_scores_have_one_peak(
+    heights: list[float], data: st.DataObject
+) -> None:
+    """Any single-peaked scores over a grid of 1-9 values (a rise to the highest, then a
+    fall; either side may be empty): the walk's best is the whole grid's, found with fewer
+    fits than the grid has values from four values up."""
+    top, rest = max(heights), sorted(set(heights) - {max(heights)})
+    sides = data.draw(st.lists(st.booleans(), min_size=len(rest), max_size=len(rest)))
+    left = [h for h, go_left in zip(rest, sides, strict=True) if go_left]
+    right = [h for h, go_left in zip(rest, sides, strict=True) if not go_left][::-1]
+    grid = [float(2**i) for i in range(len(heights))]
+    table = dict(zip(grid, [*left, top, *right], strict=True))
+    asked: list[float] = []
+
+    def score(value: float) -> float:
+        asked.append(value)
+        return table[value]
+
+    scored = tune.walk(grid, score)
+    assert max(scored, key=scored.__getitem__) == max(table, key=table.__getitem__)
+    assert len(asked) == len(set(asked)) == len(scored)
+    assert len(asked) < len(grid) or len(grid) <= 3
 
 
 def test_the_walk_breaks_ties_toward_the_smaller_value_and_handles_short_grids() -> None:
