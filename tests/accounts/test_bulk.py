@@ -85,6 +85,20 @@ def test_copy_text_escapes_what_the_format_needs_and_nothing_else():
     assert block.decode() == ("1\tt\t2.5\ta\\tb\\\\c\\nd\\re\t\\N\tk\n2\tf\t-0.0\t★\t\\N\tk\n")
 
 
+def test_copy_text_keeps_percent_signs_and_big_or_odd_numbers_as_they_are():
+    # Each block is formatted with one %-format string: a value or constant holding "%"
+    # must come through untouched, and numbers keep their exact text.
+    rows = [
+        (2**63 - 1, 1e-300, "100% %s %d", float("inf")),
+        (-(2**63), 0.1 + 0.2, "%%", float("nan")),
+    ]
+    (block,) = copy_text(rows, ("50% off", 3))
+    assert block.decode() == (
+        f"{2**63 - 1}\t1e-300\t100% %s %d\tinf\t50% off\t3\n"
+        f"{-(2**63)}\t0.30000000000000004\t%%\tnan\t50% off\t3\n"
+    )
+
+
 def test_copy_text_refuses_a_nul_and_unequal_columns():
     with pytest.raises(ValueError, match="NUL"):
         list(copy_text([(1, "a\x00b")]))
