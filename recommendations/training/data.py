@@ -123,6 +123,12 @@ class TrainingData:
         rows = self.newest_first(np.flatnonzero(self.point_positive))
         return rows, self.point_pairs[rows]
 
+    def explanations_prepare(self) -> int:
+        """Sort the citable points now (:attr:`cited_order`, cached; about 0.3 s at 1M
+        events) rather than when the first explanation is written: training calls this
+        while the model is still fitting on another thread. Returns how many there are."""
+        return len(self.cited_order[0])
+
     def newest_first(self, rows: np.ndarray) -> np.ndarray:
         """``rows`` (point indices) ordered by pair, then newest first (ties: higher pk)."""
         return rows[

@@ -173,6 +173,7 @@ def _fit_and_rank(
     try:
         if meanwhile is not None:
             meanwhile()
+        data.explanations_prepare()  # still beside the fit, off the write's path
         out.reg, validation, model, out.started = fitted.result()
     except BaseException:
         scored.close()
