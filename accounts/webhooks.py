@@ -30,7 +30,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -155,7 +155,9 @@ class Outgoing:
     customer_ref: str
     event_type: str
     data: dict
-    event_id: str = field(default_factory=lambda: webhook_event_id())
+    #: the id the brand dedupes on: stored with whatever made the event (an ErasureNotice's
+    #: ``event_id``), or a new :func:`webhook_event_id`
+    event_id: str
 
 
 def webhook_emit(
