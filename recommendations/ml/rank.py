@@ -218,8 +218,11 @@ def als_top_n(
     excluded: np.ndarray | None,
     n: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exactly :func:`top_n` of ``users @ item_factors.T``, scoring only the items that can
-    make a user's list.
+    """:func:`top_n` of ``users @ item_factors.T``, scoring only the items that can make a
+    user's list: the same picks and scores, except that items whose scores agree to
+    float32 rounding may come in the other order (a few items are scored in a different
+    BLAS call from the whole block, and on some CPUs the same dot product then differs in
+    its last bit: two items with identical factors can split either way).
 
     A score is at most the product of the two norms (Cauchy-Schwarz), so once a user has
     ``n`` picks scoring at least ``theta`` (picks need a score above zero), an item whose
