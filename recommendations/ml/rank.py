@@ -4,10 +4,10 @@ The model is chosen by catalogue size (:func:`choose`): EASE up to :data:`EASE_M
 items, ALS above. Ranking walks the users in chunks: one chunk's (users, items) float32
 score block at a time, never the whole users x items matrix; ALS scores only the items a
 user's norm bound admits (:func:`als_top_n`: the same lists up to float32 rounding, about
-6x less work at 20,000 items with popularity skewed). A pick is *personal* only when its score is above zero,
-which (all signals in the model being positive) means at least one of the user's own
-positive signals raised it, and that signal is cited; slots left empty are the caller's
-to fill with popular items, labelled as such.
+6x less work at 20,000 items with popularity skewed). A pick is *personal* only when its
+score is above zero, which (all signals in the model being positive) means at least one
+of the user's own positive signals raised it, and that signal is cited; slots left empty
+are the caller's to fill with popular items, labelled as such.
 
 Fold-in is the same call on one user's current rows: EASE scores are ``history x B``
 (exactly what training computed when ``B`` is unchanged); ALS solves that user's factors
