@@ -152,7 +152,7 @@ def data_deleted_many(
     events: list[Outgoing] = []
     for receipt, summary in deletions:
         for brand_id, kinds in sorted(summary.kinds.items()):
-            notice = _notice(receipt, brand_id, save=False)
+            notice = _notice(receipt, brand_id)
             notices.append(notice)
             data = {
                 "erasure_id": str(notice.public_id),
@@ -175,30 +175,31 @@ def data_deleted_many(
 
 def customer_erased(*, receipt: DeletionReceipt, links: dict[int, str]) -> None:
     """`customer.erased` to every brand the account was connected to."""
-    for brand_id, ref in sorted(links.items()):
-        notice = _notice(receipt, brand_id)
-        webhook_emit(
-            brand_id=brand_id,
-            customer_ref=ref,
-            event_type=WebhookEventType.CUSTOMER_ERASED,
-            event_id=notice.event_id,
-            data={
+    notices = [_notice(receipt, brand_id) for brand_id in sorted(links)]
+    ErasureNotice.objects.bulk_create(notices)
+    webhooks_emit(
+        Outgoing(
+            notice.brand_id,
+            links[notice.brand_id],
+            WebhookEventType.CUSTOMER_ERASED,
+            {
                 "erasure_id": str(notice.public_id),
                 "erased_at": iso(receipt.completed_at or receipt.requested_at),
             },
+            notice.event_id,
         )
+        for notice in notices
+    )
 
 
-def _notice(receipt: DeletionReceipt, brand_id: int, *, save: bool = True) -> ErasureNotice:
-    notice = ErasureNotice(
+def _notice(receipt: DeletionReceipt, brand_id: int) -> ErasureNotice:
+    """An unsaved notice to the brand (its callers write theirs in bulk)."""
+    return ErasureNotice(
         receipt=receipt,
         brand_id=brand_id,
         event_id=webhook_event_id(),
         requested_at=receipt.requested_at,
     )
-    if save:
-        notice.save(force_insert=True)
-    return notice
 
 
 # --- the brand's confirmation ----------------------------------------------------------------
